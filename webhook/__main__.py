@@ -1,0 +1,5 @@
+"""`python -m webhook` is the `podgate` command."""
+
+from .cli import main
+
+raise SystemExit(main())

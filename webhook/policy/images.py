@@ -1,0 +1,60 @@
+"""Container image references, parsed by the distribution reference grammar.
+
+`nginx` is `docker.io/library/nginx` with no tag (the runtime pulls `:latest`); a first path component
+with a `.` or `:` or equal to `localhost` is a registry host; the rest is the repository path. Parsing is
+delegated to `docker-image-py`, a port of the distribution project's own `reference` package, so that we
+read a reference exactly as the container runtime will.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from docker_image import reference as _reference
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    registry: str  # host[:port], lower-cased: DNS names are case-insensitive
+    repository: str  # path below the registry, e.g. "library/nginx"
+    tag: str | None
+    digest: str | None  # "sha256:..."
+
+    @property
+    def name(self) -> str:
+        return f"{self.registry}/{self.repository}"
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+class ImageReferenceError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=4096)
+def parse_image(text: str) -> ImageRef:
+    """Parse an image reference as the runtime would; raise ImageReferenceError when it is invalid."""
+    if not text or text != text.strip():
+        raise ImageReferenceError(f"invalid image reference {text!r}: empty or surrounded by white space")
+    try:
+        ref = _reference.Reference.parse_normalized_named(text)
+    except _reference.InvalidReference as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ImageReferenceError(f"invalid image reference {text!r}: {reason}") from None
+    domain, path = ref.split_hostname()
+    return ImageRef(registry=domain.lower(), repository=path, tag=ref["tag"], digest=ref["digest"])
+
+
+def normalize_image(text: str) -> str | None:
+    """The fully qualified form (`docker.io/library/nginx:1.27`), or None when it does not parse."""
+    try:
+        return str(parse_image(text))
+    except ImageReferenceError:
+        return None

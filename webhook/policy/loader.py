@@ -1,0 +1,279 @@
+"""Load policy files strictly and all-or-nothing.
+
+Every problem in every file is collected and reported together, each naming the file, the document
+index and the field path (`policies/x.yaml: document 0: spec.rules[1].params.registries[0]: ...`).
+Either the whole set loads, or `PolicyLoadError` is raised and nothing is returned: a caller that holds
+a good set keeps it.
+
+Directories are read recursively in sorted order. Hidden entries (a mounted ConfigMap's `..data`
+symlink and timestamped folders) and folders named `tests` (policy test suites and their fixtures) are
+skipped; every other `*.yaml`/`*.yml` file must hold only `kind: Policy` documents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import checks as _checks  # noqa: F401  (registers the built-in checks)
+from . import mutations as _mutations  # noqa: F401  (registers the built-in mutators)
+from .document import PolicyDocument
+from .match import Exempter, Matcher
+from .model import Mutation, Policy, PolicySet, Rule
+from .registry import CHECKS, MUTATORS
+from .yamlio import YamlError, load_documents, load_documents_text
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+SKIPPED_DIRS = frozenset({"tests"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    document: int | None  # index of the YAML document in the file; None for file-level problems
+    path: str  # field path inside the document; "" for the document itself
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.document is not None:
+            where.append(f"document {self.document}")
+        if self.path:
+            where.append(self.path)
+        return f"{': '.join(where)}: {self.message}"
+
+
+class PolicyLoadError(Exception):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in the policy set:\n"
+            + "\n".join(f"  {p}" for p in self.problems)
+        )
+
+
+def policy_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """The policy files named by `paths` (files as given, directories walked), in a stable order."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path, followlinks=True):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+                for name in sorted(files):
+                    if not name.startswith(".") and name.endswith(POLICY_SUFFIXES):
+                        yield Path(root) / name
+        else:
+            yield path
+
+
+def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
+    """Load and compile every policy under `paths`; raise PolicyLoadError listing every problem."""
+    problems = [Problem(str(p), None, "", "no such file or directory") for p in paths if not Path(p).exists()]
+    files = list(policy_files(p for p in paths if Path(p).exists()))
+    if not files and not problems:
+        problems.append(Problem(", ".join(map(str, paths)) or "(none)", None, "", "no policy files found"))
+    policies: list[Policy] = []
+    for file in files:
+        try:
+            documents = load_documents(file)
+        except YamlError as exc:
+            problems.append(Problem(str(file), exc.document, "", exc.reason))
+            continue
+        policies += _compile_documents(documents, str(file), problems)
+    return _finish(policies, problems, tuple(str(f) for f in files))
+
+
+def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
+    """Load policies from YAML text (tests, and suites that embed a policy)."""
+    try:
+        documents = load_documents_text(text, source)
+    except YamlError as exc:
+        raise PolicyLoadError([Problem(source, exc.document, "", exc.reason)]) from None
+    problems: list[Problem] = []
+    return _finish(_compile_documents(documents, source, problems), problems, (source,))
+
+
+def _compile_documents(documents: list[Any], source: str, problems: list[Problem]) -> list[Policy]:
+    compiled = (_compile(doc, source, i, problems) for i, doc in enumerate(documents) if doc is not None)
+    return [policy for policy in compiled if policy is not None]
+
+
+def _finish(policies: list[Policy], problems: list[Problem], sources: tuple[str, ...]) -> PolicySet:
+    problems.extend(_duplicate_names(policies))
+    policies.sort(key=lambda p: p.name)
+    problems.extend(_mutation_conflicts(policies))
+    if problems:
+        raise PolicyLoadError(problems)
+    return PolicySet(tuple(policies), sources)
+
+
+def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> Policy | None:
+    def problem(path: str, message: str) -> None:
+        problems.append(Problem(file, index, path, message))
+
+    if not isinstance(document, dict):
+        problem("", f"a policy document must be a mapping, not {type_name(document)}")
+        return None
+    if document.get("kind") != "Policy" or document.get("apiVersion") != "podgate.io/v1alpha1":
+        found = f"{document.get('apiVersion')}/{document.get('kind')}"
+        problem("", f"expected apiVersion podgate.io/v1alpha1, kind Policy; found {found}")
+        return None
+    try:
+        doc = PolicyDocument.model_validate(document)
+    except ValidationError as exc:
+        for path, message in validation_problems(exc):
+            problem(path, message)
+        return None
+
+    spec = doc.spec
+    rules: list[Rule] = []
+    for i, rule in enumerate(spec.rules):
+        check = CHECKS.get(rule.check)
+        if check is None:
+            known = ", ".join(sorted(CHECKS))
+            problem(f"spec.rules[{i}].check", f"unknown check {rule.check!r}; known: {known}")
+            continue
+        params = _params(check.params, rule.params, f"spec.rules[{i}].params", problem)
+        if params is not None:
+            rules.append(Rule(name=rule.name or rule.check, check=rule.check, run=check.build(params)))
+    mutations: list[Mutation] = []
+    for i, mutation in enumerate(spec.mutations):
+        mutator = MUTATORS.get(mutation.mutator)
+        if mutator is None:
+            known = ", ".join(sorted(MUTATORS))
+            problem(f"spec.mutations[{i}].mutator", f"unknown mutator {mutation.mutator!r}; known: {known}")
+            continue
+        params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem)
+        if params is not None:
+            name = mutation.name or mutation.mutator
+            mutations.append(Mutation(name=name, mutator=mutation.mutator, compiled=mutator.build(params)))
+    _unique([r.name for r in rules], "spec.rules", "rule", problem)
+    _unique([m.name for m in mutations], "spec.mutations", "mutation", problem)
+    if len(rules) != len(spec.rules) or len(mutations) != len(spec.mutations):
+        return None
+    return Policy(
+        name=doc.metadata.name,
+        description=spec.description,
+        remediation=spec.remediation,
+        actions=tuple(spec.actions),
+        failure_policy=spec.failure_policy,
+        strict_updates=spec.strict_updates,
+        match=Matcher.compile(spec.match),
+        exemptions=Exempter.compile(spec.exemptions),
+        rules=tuple(rules),
+        mutations=tuple(mutations),
+        source=f"{file}#{index}",
+    )
+
+
+def _params(model: type[BaseModel], raw: dict[str, Any], path: str, problem: Any) -> BaseModel | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for sub, message in validation_problems(exc):
+            problem(f"{path}.{sub}" if sub else path, message)
+        return None
+
+
+def _unique(names: list[str], path: str, noun: str, problem: Any) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problem(path, f"{noun} name {name!r} is used twice in this policy; give each a distinct `name`")
+        seen.add(name)
+
+
+def _duplicate_names(policies: list[Policy]) -> list[Problem]:
+    first: dict[str, Policy] = {}
+    found = []
+    for policy in policies:
+        if policy.name in first:
+            file, _, index = policy.source.rpartition("#")
+            found.append(
+                Problem(
+                    file,
+                    int(index),
+                    "metadata.name",
+                    f"policy name {policy.name!r} is already used by {first[policy.name].source}",
+                )
+            )
+        else:
+            first[policy.name] = policy
+    return found
+
+
+def _mutation_conflicts(policies: list[Policy]) -> list[Problem]:
+    """Two mutations that set the same field would make the result depend on order: refuse them."""
+    owner: dict[str, str] = {}
+    found = []
+    for policy in policies:
+        for i, mutation in enumerate(policy.mutations):
+            here = f"policy {policy.name!r} mutation {mutation.name!r}"
+            for target in sorted(mutation.compiled.targets):
+                if target in owner and owner[target] != here:
+                    file, _, index = policy.source.rpartition("#")
+                    found.append(
+                        Problem(
+                            file,
+                            int(index),
+                            f"spec.mutations[{i}]",
+                            f"{here} sets {target}, which {owner[target]} also sets; "
+                            "only one mutation may set a field",
+                        )
+                    )
+                else:
+                    owner[target] = here
+    return found
+
+
+def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """pydantic errors as (field path, message) pairs, with paths written the way users write them."""
+    out = []
+    for error in exc.errors(include_url=False):
+        loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
+        out.append((field_path(loc), _message(error)))
+    return out
+
+
+def field_path(parts: Iterable[str | int]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "string_pattern_mismatch":
+        return f"{error['input']!r} is not a valid name: use lowercase letters, digits, '-' and '.'"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if "input" in error and kind not in ("literal_error",) and not isinstance(error["input"], dict | list):
+        return f"{message} (got {error['input']!r})"
+    return message
+
+
+def type_name(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

@@ -1,0 +1,73 @@
+"""Compiled policies: everything a request needs, prepared once at load time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .match import Exempter, Matcher
+from .registry import CheckFn, Mutator
+from .result import Action
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    check: str  # the registered check id
+    run: CheckFn
+
+
+@dataclass(frozen=True, slots=True)
+class Mutation:
+    name: str
+    mutator: str  # the registered mutator id
+    compiled: Mutator
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    description: str
+    remediation: str
+    actions: tuple[Action, ...]
+    failure_policy: str  # "Fail" | "Ignore"
+    strict_updates: bool
+    match: Matcher
+    exemptions: Exempter
+    rules: tuple[Rule, ...]
+    mutations: tuple[Mutation, ...] = ()
+    source: str = ""  # "file.yaml#0", where the policy was read from
+
+    @property
+    def denies(self) -> bool:
+        return "Deny" in self.actions
+
+    @property
+    def needs_namespace_labels(self) -> bool:
+        return self.match.namespace_selector is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """An immutable, fully validated set of policies, in a defined order (by name).
+
+    The order is the order of evaluation, of messages and of mutations; it never depends on file
+    layout or dictionary order.
+    """
+
+    policies: tuple[Policy, ...]
+    sources: tuple[str, ...] = field(default=())  # the files it was loaded from
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.policies)
+
+    @property
+    def mutating(self) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.mutations)
