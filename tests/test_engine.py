@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import pod, shared_review
+
 from webhook.inputs import review_request
 from webhook.policy import Request, UserInfo, evaluate, load_policy_text
 from webhook.policy.engine import INPUT_POLICY
