@@ -38,9 +38,22 @@ class ImageReferenceError(ValueError):
     pass
 
 
-@lru_cache(maxsize=4096)
+# A repository name is at most 255 characters; with a tag (128) and a digest this bounds any valid
+# reference. Longer input is rejected before it reaches the regexes or the cache.
+MAX_REFERENCE_LENGTH = 512
+
+
 def parse_image(text: str) -> ImageRef:
     """Parse an image reference as the runtime would; raise ImageReferenceError when it is invalid."""
+    if len(text) > MAX_REFERENCE_LENGTH:
+        raise ImageReferenceError(
+            f"invalid image reference {text[:40]!r}...: longer than {MAX_REFERENCE_LENGTH}"
+        )
+    return _parse(text)
+
+
+@lru_cache(maxsize=4096)  # the same few images recur in every request
+def _parse(text: str) -> ImageRef:
     if not text or text != text.strip():
         raise ImageReferenceError(f"invalid image reference {text!r}: empty or surrounded by white space")
     try:
