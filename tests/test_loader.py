@@ -124,3 +124,15 @@ def test_missing_paths_and_empty_directories_are_errors(tmp_path: Path) -> None:
         load_policies(tmp_path / "missing")
     with pytest.raises(PolicyLoadError, match="no policy files found"):
         load_policies(tmp_path)
+
+
+def test_snake_case_spellings_of_fields_are_unknown_fields() -> None:
+    # The file format is camelCase like every Kubernetes object; `failure_policy` is a typo, not an alias.
+    (problem,) = problems_of(GOOD + "  failure_policy: Ignore\n")
+    assert "spec.failure_policy" in problem
+
+
+def test_the_shipped_policy_library_loads() -> None:
+    from tests.conftest import POLICIES
+
+    assert "no-root" in load_policies(POLICIES).names

@@ -41,9 +41,7 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel)
 
 
 class LabelRequirement(Strict):

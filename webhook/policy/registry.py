@@ -33,9 +33,7 @@ from .result import Finding
 class CheckParams(BaseModel):
     """Base for check and mutator parameters: strict types, camelCase keys, unknown keys rejected."""
 
-    model_config = ConfigDict(
-        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel)
 
 
 class CheckFn(Protocol):
