@@ -29,9 +29,7 @@ class Params(CheckParams):
     pass
 
 
-def _hosts(c: ContainerView, handler: Mapping[str, Any] | None, path: str) -> Iterator[Finding]:
-    if not handler:
-        return
+def _hosts(c: ContainerView, handler: Mapping[str, Any], path: str) -> Iterator[Finding]:
     for kind in HANDLERS:
         host = (handler.get(kind) or {}).get("host")
         if host:
@@ -44,14 +42,26 @@ def _hosts(c: ContainerView, handler: Mapping[str, Any] | None, path: str) -> It
             )
 
 
+def _names_host(handler: Mapping[str, Any]) -> bool:
+    """The cheap test first: this runs for every probe of every container."""
+    http, tcp = handler.get("httpGet"), handler.get("tcpSocket")
+    return bool((http and http.get("host")) or (tcp and tcp.get("host")))
+
+
 @check("pss-host-probes", params=Params, summary="no host in probes or lifecycle hooks (PSS baseline)")
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
+            spec = c.spec
             for probe in PROBES:
-                yield from _hosts(c, c.spec.get(probe), probe)
-            lifecycle = c.spec.get("lifecycle") or {}
-            for hook in HOOKS:
-                yield from _hosts(c, lifecycle.get(hook), f"lifecycle.{hook}")
+                handler = spec.get(probe)
+                if handler and _names_host(handler):
+                    yield from _hosts(c, handler, probe)
+            lifecycle = spec.get("lifecycle")
+            if lifecycle:
+                for hook in HOOKS:
+                    handler = lifecycle.get(hook)
+                    if handler and _names_host(handler):
+                        yield from _hosts(c, handler, f"lifecycle.{hook}")
 
     return run

@@ -35,9 +35,7 @@ def _problems(options: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
             yield field, options[field], f"remove seLinuxOptions.{field}"
 
 
-def _findings(options: Any, label: str, base: str, image: str | None) -> Iterator[Finding]:
-    if not options:
-        return
+def _findings(options: Mapping[str, Any], label: str, base: str, image: str | None) -> Iterator[Finding]:
     for field, value, fix in _problems(options):
         yield Finding(
             path=f"{base}.{field}",
@@ -51,18 +49,12 @@ def _findings(options: Any, label: str, base: str, image: str | None) -> Iterato
 @check("pss-selinux", params=Params, summary="no custom SELinux type, user or role (PSS baseline)")
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
-        yield from _findings(
-            security_context(pod.spec).get("seLinuxOptions"),
-            pod_label(pod),
-            pod_context_path(pod, "seLinuxOptions"),
-            None,
-        )
+        options = security_context(pod.spec).get("seLinuxOptions")
+        if options:
+            yield from _findings(options, pod_label(pod), pod_context_path(pod, "seLinuxOptions"), None)
         for c in pod.containers:
-            yield from _findings(
-                security_context(c.spec).get("seLinuxOptions"),
-                c.label,
-                container_context_path(c, "seLinuxOptions"),
-                c.image,
-            )
+            options = security_context(c.spec).get("seLinuxOptions")
+            if options:
+                yield from _findings(options, c.label, container_context_path(c, "seLinuxOptions"), c.image)
 
     return run

@@ -13,8 +13,8 @@ Allowed values:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
@@ -35,17 +35,23 @@ class Params(CheckParams):
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         for index, volume in enumerate(pod.spec.get("volumes") or ()):
-            sources = [key for key, value in volume.items() if key != "name" and value is not None]
-            if any(source in ALLOWED_SET for source in sources):
-                continue
-            path = f"{pod.spec_path}.volumes[{index}]"
-            source = sources[0] if sources else None
-            yield Finding(
-                path=f"{path}.{source}" if source else path,
-                value=source,
-                problem=f'volume "{volume.get("name") or ""}" ({path}) must not use volume type '
-                + (f'"{source}"' if source else "(none given)"),
-                fix="use one of " + ", ".join(ALLOWED) + " (a PersistentVolumeClaim reaches any storage)",
-            )
+            for key in volume:  # usually two keys: the name and one source
+                if key in ALLOWED_SET and volume[key] is not None:
+                    break
+            else:
+                yield _finding(pod, index, volume)
 
     return run
+
+
+def _finding(pod: PodView, index: int, volume: Mapping[str, Any]) -> Finding:
+    sources = [key for key, value in volume.items() if key != "name" and value is not None]
+    path = f"{pod.spec_path}.volumes[{index}]"
+    source = sources[0] if sources else None
+    return Finding(
+        path=f"{path}.{source}" if source else path,
+        value=source,
+        problem=f'volume "{volume.get("name") or ""}" ({path}) must not use volume type '
+        + (f'"{source}"' if source else "(none given)"),
+        fix="use one of " + ", ".join(ALLOWED) + " (a PersistentVolumeClaim reaches any storage)",
+    )
