@@ -19,7 +19,7 @@ import yaml
 
 from tests.conftest import POLICIES, ROOT
 from webhook.policy.engine import Request, evaluate
-from webhook.policy.loader import load_policies
+from webhook.policy.loader import PolicyLoadError, load_policies, load_policy_text
 from webhook.policy.model import PolicySet
 from webhook.policy.registry import CHECKS
 
@@ -39,6 +39,11 @@ def load_suite(level: str) -> dict[str, Any]:
         suite = yaml.safe_load(f)
     assert suite["kind"] == "PolicyTest"
     return dict(suite)
+
+
+def load_yaml(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
 
 
 def suite_policies(level: str) -> PolicySet:
@@ -61,9 +66,15 @@ def policy_sets() -> dict[str, PolicySet]:
 
 @pytest.mark.parametrize(("level", "case"), cases())
 def test_suite_case(level: str, case: dict[str, Any], policy_sets: dict[str, PolicySet]) -> None:
-    with open(SUITES[level].parent / case["object"], encoding="utf-8") as f:
-        obj = yaml.safe_load(f)
-    decision = evaluate(policy_sets[level], Request(object=obj, operation=case.get("operation", "CREATE")))
+    folder = SUITES[level].parent
+    old = load_yaml(folder / case["oldObject"]) if "oldObject" in case else None
+    request = Request(
+        object=load_yaml(folder / case["object"]),
+        operation=case.get("operation", "CREATE"),
+        old_object=old,
+        subresource=case.get("subResource", ""),
+    )
+    decision = evaluate(policy_sets[level], request)
     expect = case["expect"]
     got = Counter((v.policy, v.rule, v.path) for v in decision.violations)
     wanted = Counter((v["policy"], v.get("rule", v["policy"]), v["path"]) for v in expect["violations"])
@@ -165,7 +176,10 @@ def test_generated_fixtures_are_up_to_date() -> None:
 
 def test_suite_fixture_files_all_used() -> None:
     for level, suite_path in SUITES.items():
-        used = {case["object"] for case in load_suite(level)["spec"]["cases"]}
+        cases = load_suite(level)["spec"]["cases"]
+        used = {case["object"] for case in cases} | {
+            case["oldObject"] for case in cases if "oldObject" in case
+        }
         on_disk = {p.name for p in suite_path.parent.glob("*.yaml")} - {"suite.yaml"}
         assert used == on_disk, level
 
@@ -179,3 +193,23 @@ def test_fixtures_are_well_formed(path: Path) -> None:
         obj = yaml.safe_load(f)
     decision = evaluate(suite_policies("baseline"), Request(object=obj))
     assert all(v.policy != "podgate-input" for v in decision.violations)
+
+
+def test_pod_security_updates_differ_from_the_default_update_rule() -> None:
+    """The same image change of an already-violating pod: PSA judges it in full, the default does not."""
+    folder = PSS / "tests" / "baseline"
+    new = load_yaml(folder / "fail-update-image-of-violating-pod.yaml")
+    old = load_yaml(folder / "fail-update-image-of-violating-pod.old.yaml")
+    request = Request(object=new, old_object=old, operation="UPDATE")
+    text = (PSS / "baseline.yaml").read_text(encoding="utf-8")
+    default_rule = load_policy_text(text.replace("  podSecurityUpdates: true", "  podSecurityUpdates: false"))
+    assert not evaluate(suite_policies("baseline"), request).allowed
+    assert evaluate(default_rule, request).allowed  # the violation was already there: not introduced
+
+
+def test_update_rules_exclude_each_other() -> None:
+    text = (PSS / "baseline.yaml").read_text(encoding="utf-8")
+    with pytest.raises(PolicyLoadError, match="strictUpdates and podSecurityUpdates exclude each other"):
+        load_policy_text(
+            text.replace("  podSecurityUpdates: true", "  podSecurityUpdates: true\n  strictUpdates: true")
+        )

@@ -70,6 +70,8 @@ class Case:
     base: Callable[[], Pod] = restricted_pod
     kind: str = "Pod"  # Deployment / CronJob wrap the pod as their template
     levels: tuple[str, ...] = LEVELS
+    old: Callable[[Pod], None] | None = None  # an UPDATE: this edit of a copy of the new pod is the old one
+    sub_resource: str = ""
 
 
 def sc(pod: Pod, index: int = 0, field: str = "containers") -> dict[str, Any]:
@@ -485,6 +487,70 @@ CASES = [
         levels=("restricted",),
     ),
 ]
+
+
+def relabel(pod: Pod) -> None:
+    pod["metadata"]["labels"]["version"] = "previous"
+
+
+def older_image(pod: Pod) -> None:
+    pod["spec"]["containers"][0]["image"] = "registry.example.com/shop/web:1.4.1"
+
+
+def without_ephemeral(pod: Pod) -> None:
+    del pod["spec"]["ephemeralContainers"]
+
+
+PRIVILEGED = [("pss-privileged", f"{SC}.privileged")]
+# UPDATEs, judged as Pod Security Admission judges them (`podSecurityUpdates: true`).
+CASES += [
+    Case(  # nothing security-relevant changed: allowed unjudged, although the pod violates both profiles
+        "pass-update-labels-of-violating-pod",
+        set_sc({"privileged": True}),
+        old=relabel,
+    ),
+    Case(  # a new image is judged in full: the old violation counts again
+        "fail-update-image-of-violating-pod",
+        set_sc({"privileged": True}),
+        baseline=PRIVILEGED,
+        old=older_image,
+    ),
+    Case(  # the seccomp annotation of a container is still a significant change
+        "fail-update-seccomp-annotation-of-violating-pod",
+        edits(
+            set_sc({"privileged": True}),
+            annotate(**{"container.seccomp.security.alpha.kubernetes.io/web": "runtime/default"}),
+        ),
+        baseline=PRIVILEGED,
+        old=lambda pod: pod["metadata"].pop("annotations"),
+    ),
+    Case(  # `kubectl debug` adding a hardened container to a violating pod: the whole pod is judged
+        "fail-update-ephemeral-container-added-to-violating-pod",
+        edits(
+            set_sc({"privileged": True}),
+            set_spec(ephemeralContainers=[{**hardened("debugger"), "targetContainerName": "web"}]),
+        ),
+        baseline=PRIVILEGED,
+        old=without_ephemeral,
+        sub_resource="ephemeralcontainers",
+    ),
+    Case(  # an ephemeralcontainers update that adds nothing changes nothing
+        "pass-update-ephemeral-containers-unchanged",
+        edits(
+            set_sc({"privileged": True}),
+            set_spec(ephemeralContainers=[{"name": "debugger", "image": "busybox:1.36"}]),
+        ),
+        old=relabel,
+        sub_resource="ephemeralcontainers",
+    ),
+    Case(  # workloads are judged in full on every update
+        "fail-update-deployment",
+        set_sc({"privileged": True}),
+        baseline=PRIVILEGED,
+        old=relabel,
+        kind="Deployment",
+    ),
+]
 # The restricted profile keeps every baseline control it does not replace: a baseline violation is a
 # restricted one too, unless the case names the restricted replacement.
 REPLACED = {
@@ -528,16 +594,26 @@ def render(level: str) -> dict[str, str]:
             continue
         pod = case.base()
         case.edit(pod)
-        obj = wrap(pod, case.kind)
         violations = expected(case, level)
         stem = case.name.removeprefix("pass-").removeprefix("fail-")
         name = f"{'fail' if violations else 'pass'}-{stem}"  # the expectation is in the file name
-        files[f"{name}.yaml"] = yaml.safe_dump(obj, sort_keys=False, width=110)
+        entry: dict[str, Any] = {"name": name, "object": f"{name}.yaml"}
+        if case.old is not None:
+            old = copy.deepcopy(pod)
+            case.old(old)
+            files[f"{name}.old.yaml"] = yaml.safe_dump(wrap(old, case.kind), sort_keys=False, width=110)
+            entry.update(operation="UPDATE", oldObject=f"{name}.old.yaml")
+            if case.sub_resource:
+                entry["subResource"] = case.sub_resource
+        files[f"{name}.yaml"] = yaml.safe_dump(wrap(pod, case.kind), sort_keys=False, width=110)
         violation_list = [
             {"policy": POLICY[level], "rule": check, "path": path} for check, path in violations
         ]
-        expect = {"allowed": not violations, "violations": violation_list}  # exact: nothing unexpected
-        cases.append({"name": name, "object": f"{name}.yaml", "expect": expect})
+        entry["expect"] = {
+            "allowed": not violations,
+            "violations": violation_list,
+        }  # exact: nothing unexpected
+        cases.append(entry)
     suite = {
         "apiVersion": "podgate.io/v1alpha1",
         "kind": "PolicyTest",
