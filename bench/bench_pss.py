@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -127,7 +128,7 @@ def main() -> None:
     variants: dict[str, Callable[[], object]] = {
         "pod_view only": lambda: pod_view(pod),
         "pod_view + shape check": shape_only,
-        "restricted checks only (19 fns, no engine)": rules_only,
+        f"restricted checks only ({len(restricted_rules)} fns, no engine)": rules_only,
         "no-root alone (baseline)": lambda: evaluate(no_root, request),
         "pod-security-baseline": lambda: evaluate(baseline, request),
         "pod-security-restricted": lambda: evaluate(restricted, request),
@@ -154,7 +155,9 @@ def main() -> None:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
 
     reference = statistics.median(samples["no-root alone (baseline)"]) / 1000
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"typical pod: 3 containers (1 init), 5 volumes; {args.rounds} rounds, round-robin, gc off")
+    print(f"load average before the run: {load} on {os.cpu_count()} cores (other work inflates every row)")
     print(f"{'variant':<44} {'p50 µs':>8} {'p99 µs':>8} {'x no-root':>10}")
     for name, values in samples.items():
         p50 = statistics.median(values) / 1000
