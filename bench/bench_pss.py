@@ -100,6 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20000)
     args = parser.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
     no_root = load_policies(POLICIES / "no-root.yaml")
     baseline = load_policies(POLICIES / "pod-security" / "baseline.yaml")
@@ -155,7 +156,6 @@ def main() -> None:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
 
     reference = statistics.median(samples["no-root alone (baseline)"]) / 1000
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"typical pod: 3 containers (1 init), 5 volumes; {args.rounds} rounds, round-robin, gc off")
     print(f"load average before the run: {load} on {os.cpu_count()} cores (other work inflates every row)")
     print(f"{'variant':<44} {'p50 µs':>8} {'p99 µs':>8} {'x no-root':>10}")
