@@ -38,8 +38,11 @@ class Params(CheckParams):
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
-            capabilities = security_context(c.spec).get("capabilities") or {}
-            for index, capability in enumerate(capabilities.get("add") or ()):
+            capabilities = security_context(c.spec).get("capabilities")
+            added = capabilities.get("add") if capabilities else None
+            if not added:
+                continue
+            for index, capability in enumerate(added):
                 if capability not in ALLOWED:
                     yield Finding(
                         path=container_context_path(c, "capabilities", f"add[{index}]"),

@@ -37,7 +37,7 @@ def build(params: Params) -> CheckFn:
         for c in pod.containers:
             capabilities = security_context(c.spec).get("capabilities") or {}
             drop = capabilities.get("drop")
-            if "ALL" not in (drop or ()):
+            if not drop or "ALL" not in drop:
                 yield Finding(
                     path=container_context_path(c, "capabilities", "drop"),
                     value=drop,
@@ -45,7 +45,10 @@ def build(params: Params) -> CheckFn:
                     fix='set securityContext.capabilities.drop to ["ALL"]',
                     image=c.image,
                 )
-            for index, capability in enumerate(capabilities.get("add") or ()):
+            added = capabilities.get("add")
+            if not added:
+                continue
+            for index, capability in enumerate(added):
                 if capability != "NET_BIND_SERVICE":
                     yield Finding(
                         path=container_context_path(c, "capabilities", f"add[{index}]"),

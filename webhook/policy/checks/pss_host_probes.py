@@ -37,7 +37,7 @@ def _hosts(c: ContainerView, handler: Mapping[str, Any], path: str) -> Iterator[
                 path=f"{c.path}.{path}.{kind}.host",
                 value=host,
                 problem=f'{c.label} must not send its {path} {kind} to host "{host}"',
-                fix=f"remove {path}.{kind}.host (the check then targets the pod's own IP)",
+                fix=f"remove {path}.{kind}.host (it then targets the pod's own IP)",
                 image=c.image,
             )
 

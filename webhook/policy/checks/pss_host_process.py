@@ -27,8 +27,8 @@ class Params(CheckParams):
 
 
 def _host_process(node: Mapping[str, Any]) -> bool:
-    options = security_context(node).get("windowsOptions") or {}
-    return options.get("hostProcess") is True
+    options = security_context(node).get("windowsOptions")
+    return options is not None and options.get("hostProcess") is True
 
 
 @check("pss-host-process", params=Params, summary="no Windows HostProcess containers (PSS baseline)")
