@@ -7,7 +7,7 @@ that several controls share live here, so every check reads them the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from ..podspec import ContainerView, PodView
@@ -15,6 +15,7 @@ from ..result import Finding
 
 # Seccomp and AppArmor profile types that keep a confinement in force.
 CONFINED_PROFILE_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
+SECCOMP_FIX: Final = "set securityContext.seccompProfile.type to RuntimeDefault or Localhost"
 
 
 def security_context(node: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -50,11 +51,6 @@ def annotation_path(pod: PodView, key: str) -> str:
 
 def pod_label(pod: PodView) -> str:
     return f"the pod ({pod.spec_path})"
-
-
-def listing(values: Iterable[str]) -> str:
-    """`"a", "b"` for messages."""
-    return ", ".join(f'"{v}"' for v in values)
 
 
 def proc_mount_findings(pod: PodView) -> Iterator[Finding]:
@@ -101,6 +97,3 @@ def seccomp_type_findings(pod: PodView) -> tuple[list[Finding], bool]:
                 )
             )
     return findings, pod_confined
-
-
-SECCOMP_FIX = "set securityContext.seccompProfile.type to RuntimeDefault or Localhost"
