@@ -1,0 +1,163 @@
+"""resource-limits: every container says what it needs (requests) and may use (limits).
+
+Restricted fields:
+  spec.{initContainers,containers}[*].resources.requests.{cpu,memory,ephemeral-storage}
+  spec.{initContainers,containers}[*].resources.limits.{cpu,memory,ephemeral-storage}
+  (ephemeral containers cannot carry resources, so they are not judged)
+Allowed values:
+  requests: every resource listed in `requests` is set. A request that is absent while its limit is
+    set counts as the limit, as the API server defaults it (`limitsImplyRequests: false` to refuse).
+  limits: every resource listed in `limits` is set.
+  minRequests/maxRequests, minLimits/maxLimits: the value, parsed as a Kubernetes quantity, lies
+    within the bound (`500m` = 0.5 cpu, `1Gi` = 1024Mi).
+  maxLimitRequestRatio: limit / request does not exceed the ratio (as in a LimitRange).
+  Every value present must be a valid quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..podspec import ContainerView, PodView
+from ..quantity import QuantityError, parse_quantity
+from ..registry import CheckFn, CheckParams, check
+from ..result import Finding
+
+Resource = Literal["cpu", "memory", "ephemeral-storage"]
+QuantityText = Annotated[str | int | float, Field(union_mode="left_to_right")]
+Bounds = dict[Resource, QuantityText]
+CPU_AND_MEMORY: tuple[Resource, ...] = ("cpu", "memory")
+
+
+class Params(CheckParams):
+    requests: list[Resource] = Field(default_factory=lambda: list(CPU_AND_MEMORY))
+    limits: list[Resource] = Field(default_factory=lambda: list(CPU_AND_MEMORY))
+    limits_imply_requests: bool = True
+    min_requests: Bounds = Field(default_factory=dict)
+    max_requests: Bounds = Field(default_factory=dict)
+    min_limits: Bounds = Field(default_factory=dict)
+    max_limits: Bounds = Field(default_factory=dict)
+    max_limit_request_ratio: Bounds = Field(default_factory=dict)
+
+    @field_validator("min_requests", "max_requests", "min_limits", "max_limits", "max_limit_request_ratio")
+    @classmethod
+    def _quantities(cls, bounds: Bounds) -> Bounds:
+        for resource, text in bounds.items():
+            try:
+                value = parse_quantity(text)
+            except QuantityError as exc:
+                raise ValueError(f"{resource}: {exc}") from None
+            if value < 0:
+                raise ValueError(f"{resource}: {text!r} must not be negative")
+        return bounds
+
+    @model_validator(mode="after")
+    def _minimum_below_maximum(self) -> Params:
+        for low, high, what in (
+            (self.min_requests, self.max_requests, "Requests"),
+            (self.min_limits, self.max_limits, "Limits"),
+        ):
+            for resource in sorted(low.keys() & high.keys()):
+                if parse_quantity(low[resource]) > parse_quantity(high[resource]):
+                    minimum, maximum = f"min{what}.{resource}", f"max{what}.{resource}"
+                    raise ValueError(f"{minimum} ({low[resource]}) is above {maximum} ({high[resource]})")
+        for resource, ratio in self.max_limit_request_ratio.items():
+            if parse_quantity(ratio) < 1:
+                raise ValueError(
+                    f"maxLimitRequestRatio {resource} must be at least 1 (a limit is >= its request)"
+                )
+        return self
+
+
+def _parsed(bounds: Bounds) -> tuple[tuple[str, Decimal, str], ...]:
+    return tuple((resource, parse_quantity(text), str(text)) for resource, text in sorted(bounds.items()))
+
+
+@check("resource-limits", params=Params, summary="cpu and memory requests and limits on every container")
+def build(params: Params) -> CheckFn:
+    required = (("requests", tuple(params.requests)), ("limits", tuple(params.limits)))
+    imply = params.limits_imply_requests
+    bounds = (
+        ("requests", _parsed(params.min_requests), _parsed(params.max_requests)),
+        ("limits", _parsed(params.min_limits), _parsed(params.max_limits)),
+    )
+    ratios = _parsed(params.max_limit_request_ratio)
+
+    def run(pod: PodView) -> Iterator[Finding]:
+        for c in pod.containers:
+            if c.field == "ephemeralContainers":
+                continue
+            resources = c.spec.get("resources") or {}
+            given = {"requests": resources.get("requests") or {}, "limits": resources.get("limits") or {}}
+            values: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
+            for kind in ("requests", "limits"):
+                for resource, raw in given[kind].items():
+                    if raw is None:
+                        continue
+                    try:
+                        values[kind][resource] = parse_quantity(raw)
+                    except QuantityError:
+                        yield _finding(c, f"resources.{kind}.{resource}", raw,
+                                       f"has an invalid {kind}.{resource} {raw!r}",
+                                       "write a Kubernetes quantity such as 500m, 2 or 512Mi")  # fmt: skip
+            if imply:
+                for resource, limit in values["limits"].items():
+                    values["requests"].setdefault(resource, limit)
+            for kind, resources_needed in required:
+                for resource in resources_needed:
+                    if resource not in values[kind] and _absent(given[kind], resource):
+                        yield _finding(c, f"resources.{kind}.{resource}", None,
+                                       f"must set a {resource} {_NOUN[kind]}",
+                                       f"set resources.{kind}.{resource}")  # fmt: skip
+            for kind, minimum, maximum in bounds:
+                for resource, bound, text in minimum:
+                    low = values[kind].get(resource)
+                    if low is not None and low < bound:
+                        raw = _raw(given, kind, resource)
+                        yield _finding(c, f"resources.{kind}.{resource}", raw,
+                                       f"asks for {kind}.{resource} {raw}, below the minimum {text}",
+                                       f"set resources.{kind}.{resource} to at least {text}")  # fmt: skip
+                for resource, bound, text in maximum:
+                    high = values[kind].get(resource)
+                    if high is not None and high > bound:
+                        raw = _raw(given, kind, resource)
+                        yield _finding(c, f"resources.{kind}.{resource}", raw,
+                                       f"asks for {kind}.{resource} {raw}, above the maximum {text}",
+                                       f"set resources.{kind}.{resource} to at most {text}")  # fmt: skip
+            for resource, ratio, text in ratios:
+                if _ratio_exceeded(values["limits"].get(resource), values["requests"].get(resource), ratio):
+                    raw = _raw(given, "limits", resource)
+                    yield _finding(c, f"resources.limits.{resource}", raw,
+                                   f"has a {resource} limit more than {text} times its request",
+                                   f"raise requests.{resource} or lower limits.{resource}")  # fmt: skip
+
+    return run
+
+
+_NOUN = {"requests": "request", "limits": "limit"}
+
+
+def _ratio_exceeded(limit: Decimal | None, request: Decimal | None, ratio: Decimal) -> bool:
+    if limit is None or request is None:
+        return False
+    return limit / request > ratio if request else limit > 0
+
+
+def _absent(given: Mapping[str, Any], resource: str) -> bool:
+    return given.get(resource) is None
+
+
+def _raw(given: Mapping[str, Mapping[str, Any]], kind: str, resource: str) -> Any:
+    """The value as written (a request implied by its limit shows the limit)."""
+    raw = given[kind].get(resource)
+    return given["limits"].get(resource) if raw is None else raw
+
+
+def _finding(c: ContainerView, field: str, value: Any, problem: str, fix: str) -> Finding:
+    return Finding(
+        path=f"{c.path}.{field}", value=value, problem=f"{c.label} {problem}", fix=fix, image=c.image
+    )

@@ -1,0 +1,95 @@
+"""default-resources: fill in the cpu/memory requests and limits a container leaves unset.
+
+Only absent values are set, on init and app containers (ephemeral containers cannot carry
+resources). The result is always a valid pod: a request is never set above the container's limit
+(a missing request whose limit is set becomes that limit, which is what the API server would make
+it), and a limit is never set below the container's request (it becomes the request).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from ..checks.resource_limits import Resource
+from ..podspec import PodView, ensure_mapping
+from ..quantity import QuantityError, parse_quantity
+from ..registry import CheckParams, Mutator, mutator
+
+FIELDS = ("initContainers", "containers")
+
+
+class Params(CheckParams):
+    requests: dict[Resource, str] = Field(default_factory=dict)
+    limits: dict[Resource, str] = Field(default_factory=dict)
+
+    @field_validator("requests", "limits")
+    @classmethod
+    def _quantities(cls, values: dict[Resource, str]) -> dict[Resource, str]:
+        for resource, text in values.items():
+            try:
+                if parse_quantity(text) < 0:
+                    raise ValueError(f"{resource}: {text!r} must not be negative")
+            except QuantityError as exc:
+                raise ValueError(f"{resource}: {exc}") from None
+        return values
+
+    @model_validator(mode="after")
+    def _something_and_consistent(self) -> Params:
+        if not self.requests and not self.limits:
+            raise ValueError("give at least one default in `requests` or `limits`")
+        for resource in sorted(self.requests.keys() & self.limits.keys()):
+            if parse_quantity(self.requests[resource]) > parse_quantity(self.limits[resource]):
+                raise ValueError(f"the default request for {resource} is above its default limit")
+        return self
+
+
+@mutator("default-resources", params=Params, summary="fill in missing cpu/memory requests and limits")
+def build(params: Params) -> Mutator:
+    default_requests = tuple(sorted(params.requests.items()))
+    default_limits = tuple((r, parse_quantity(t), t) for r, t in sorted(params.limits.items()))
+
+    def apply(pod: PodView) -> None:
+        for c in pod.containers:
+            if c.field == "ephemeralContainers":
+                continue
+            resources = c.spec.get("resources") or {}
+            requests = dict(resources.get("requests") or {})
+            limits = dict(resources.get("limits") or {})
+            new_requests: dict[str, Any] = {}
+            new_limits: dict[str, Any] = {}
+            for resource, text in default_requests:
+                if requests.get(resource) is None:
+                    limit = limits.get(resource)
+                    # Absent request with a limit: the API server makes it the limit; so do we, explicitly.
+                    new_requests[resource] = limit if limit is not None else text
+            for resource, value, text in default_limits:
+                if limits.get(resource) is None:
+                    request = requests.get(resource, new_requests.get(resource))
+                    new_limits[resource] = request if _above(request, value) else text
+            if new_requests or new_limits:
+                target = ensure_mapping(c.spec, "resources")
+                if new_requests:
+                    ensure_mapping(target, "requests").update(new_requests)
+                if new_limits:
+                    ensure_mapping(target, "limits").update(new_limits)
+
+    targets = frozenset(
+        f"{field}[*].resources.{kind}.{resource}"
+        for field in FIELDS
+        for kind, values in (("requests", params.requests), ("limits", params.limits))
+        for resource in values
+    )
+    return Mutator(apply=apply, targets=targets)
+
+
+def _above(request: Any, limit: Decimal) -> bool:
+    """The container's request is above the default limit (an unreadable request: leave the limit)."""
+    if request is None:
+        return False
+    try:
+        return parse_quantity(request) > limit
+    except QuantityError:
+        return False
