@@ -90,17 +90,21 @@ def build(params: Params) -> CheckFn:
 
     def run(pod: PodView) -> Iterator[Finding]:
         labels = pod.labels
-        owner = "the pod" if not pod.prefix else f"the pod template ({pod.metadata_path})"
         for key, values, pattern, allowed in required:
             value = labels.get(key)
+            if (
+                value is not None
+                and (values is None or value in values)
+                and (pattern is None or pattern.fullmatch(value))
+            ):
+                continue
             path = label_path(pod.metadata_path, key)
+            owner = "the pod" if not pod.prefix else f"the pod template ({pod.metadata_path})"
             if value is None:
                 fix = f"add the label {key}" + (f" with one of: {allowed}" if values else "")
                 fix += f" matching {allowed}" if pattern else ""
                 yield Finding(path, None, f"{owner} must carry the label {key}", fix)
-            elif (values is not None and value not in values) or (
-                pattern is not None and not pattern.fullmatch(value)
-            ):
+            else:
                 yield Finding(
                     path,
                     value,

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..podspec import ContainerView, PodView
+from ..podspec import PodView
 from ..quantity import QuantityError, parse_quantity
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
@@ -31,6 +32,8 @@ Resource = Literal["cpu", "memory", "ephemeral-storage"]
 QuantityText = Annotated[str | int | float, Field(union_mode="left_to_right")]
 Bounds = dict[Resource, QuantityText]
 CPU_AND_MEMORY: tuple[Resource, ...] = ("cpu", "memory")
+Items = tuple[tuple[str, Any], ...]  # a requests or limits map, hashable
+Problem = tuple[str, Any, str, str]  # (field below the container, value, problem, fix)
 
 
 class Params(CheckParams):
@@ -87,53 +90,64 @@ def build(params: Params) -> CheckFn:
     )
     ratios = _parsed(params.max_limit_request_ratio)
 
+    # One container's problems depend only on its requests and limits, which repeat across the
+    # containers of a pod and across requests: judge each distinct pair once.
+    @lru_cache(maxsize=4096)
+    def judge(requests: Items, limits: Items) -> tuple[Problem, ...]:
+        return tuple(problems(dict(requests), dict(limits)))
+
+    def problems(requests: dict[str, Any], limits: dict[str, Any]) -> Iterator[Problem]:
+        given = {"requests": requests, "limits": limits}
+        values: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
+        for kind in ("requests", "limits"):
+            for resource, raw in given[kind].items():
+                if raw is None:
+                    continue
+                try:
+                    values[kind][resource] = parse_quantity(raw)
+                except QuantityError:
+                    yield (f"resources.{kind}.{resource}", raw, f"has an invalid {kind}.{resource} {raw!r}",
+                           "write a Kubernetes quantity such as 500m, 2 or 512Mi")  # fmt: skip
+        if imply:
+            for resource, limit in values["limits"].items():
+                values["requests"].setdefault(resource, limit)
+        for kind, resources_needed in required:
+            for resource in resources_needed:
+                if resource not in values[kind] and given[kind].get(resource) is None:
+                    yield (f"resources.{kind}.{resource}", None, f"must set a {resource} {_NOUN[kind]}",
+                           f"set resources.{kind}.{resource}")  # fmt: skip
+        for kind, minimum, maximum in bounds:
+            for resource, bound, text in minimum:
+                low = values[kind].get(resource)
+                if low is not None and low < bound:
+                    raw = _raw(given, kind, resource)
+                    yield (f"resources.{kind}.{resource}", raw,
+                           f"asks for {kind}.{resource} {raw}, below the minimum {text}",
+                           f"set resources.{kind}.{resource} to at least {text}")  # fmt: skip
+            for resource, bound, text in maximum:
+                high = values[kind].get(resource)
+                if high is not None and high > bound:
+                    raw = _raw(given, kind, resource)
+                    yield (f"resources.{kind}.{resource}", raw,
+                           f"asks for {kind}.{resource} {raw}, above the maximum {text}",
+                           f"set resources.{kind}.{resource} to at most {text}")  # fmt: skip
+        for resource, ratio, text in ratios:
+            if _ratio_exceeded(values["limits"].get(resource), values["requests"].get(resource), ratio):
+                yield (f"resources.limits.{resource}", _raw(given, "limits", resource),
+                       f"has a {resource} limit more than {text} times its request",
+                       f"raise requests.{resource} or lower limits.{resource}")  # fmt: skip
+
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
             if c.field == "ephemeralContainers":
                 continue
             resources = c.spec.get("resources") or {}
-            given = {"requests": resources.get("requests") or {}, "limits": resources.get("limits") or {}}
-            values: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
-            for kind in ("requests", "limits"):
-                for resource, raw in given[kind].items():
-                    if raw is None:
-                        continue
-                    try:
-                        values[kind][resource] = parse_quantity(raw)
-                    except QuantityError:
-                        yield _finding(c, f"resources.{kind}.{resource}", raw,
-                                       f"has an invalid {kind}.{resource} {raw!r}",
-                                       "write a Kubernetes quantity such as 500m, 2 or 512Mi")  # fmt: skip
-            if imply:
-                for resource, limit in values["limits"].items():
-                    values["requests"].setdefault(resource, limit)
-            for kind, resources_needed in required:
-                for resource in resources_needed:
-                    if resource not in values[kind] and _absent(given[kind], resource):
-                        yield _finding(c, f"resources.{kind}.{resource}", None,
-                                       f"must set a {resource} {_NOUN[kind]}",
-                                       f"set resources.{kind}.{resource}")  # fmt: skip
-            for kind, minimum, maximum in bounds:
-                for resource, bound, text in minimum:
-                    low = values[kind].get(resource)
-                    if low is not None and low < bound:
-                        raw = _raw(given, kind, resource)
-                        yield _finding(c, f"resources.{kind}.{resource}", raw,
-                                       f"asks for {kind}.{resource} {raw}, below the minimum {text}",
-                                       f"set resources.{kind}.{resource} to at least {text}")  # fmt: skip
-                for resource, bound, text in maximum:
-                    high = values[kind].get(resource)
-                    if high is not None and high > bound:
-                        raw = _raw(given, kind, resource)
-                        yield _finding(c, f"resources.{kind}.{resource}", raw,
-                                       f"asks for {kind}.{resource} {raw}, above the maximum {text}",
-                                       f"set resources.{kind}.{resource} to at most {text}")  # fmt: skip
-            for resource, ratio, text in ratios:
-                if _ratio_exceeded(values["limits"].get(resource), values["requests"].get(resource), ratio):
-                    raw = _raw(given, "limits", resource)
-                    yield _finding(c, f"resources.limits.{resource}", raw,
-                                   f"has a {resource} limit more than {text} times its request",
-                                   f"raise requests.{resource} or lower limits.{resource}")  # fmt: skip
+            found = judge(
+                tuple((resources.get("requests") or {}).items()),
+                tuple((resources.get("limits") or {}).items()),
+            )
+            for field, value, problem, fix in found:
+                yield Finding(f"{c.path}.{field}", value, f"{c.label} {problem}", fix, image=c.image)
 
     return run
 
@@ -147,17 +161,7 @@ def _ratio_exceeded(limit: Decimal | None, request: Decimal | None, ratio: Decim
     return limit / request > ratio if request else limit > 0
 
 
-def _absent(given: Mapping[str, Any], resource: str) -> bool:
-    return given.get(resource) is None
-
-
 def _raw(given: Mapping[str, Mapping[str, Any]], kind: str, resource: str) -> Any:
     """The value as written (a request implied by its limit shows the limit)."""
     raw = given[kind].get(resource)
     return given["limits"].get(resource) if raw is None else raw
-
-
-def _finding(c: ContainerView, field: str, value: Any, problem: str, fix: str) -> Finding:
-    return Finding(
-        path=f"{c.path}.{field}", value=value, problem=f"{c.label} {problem}", fix=fix, image=c.image
-    )

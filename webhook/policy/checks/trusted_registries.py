@@ -16,10 +16,11 @@ Allowed values:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 
 from pydantic import Field, field_validator
 
-from ..images import ImageReferenceError, parse_image
+from ..images import MAX_REFERENCE_LENGTH, ImageReferenceError, parse_image
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
@@ -74,43 +75,34 @@ def build(params: Params) -> CheckFn:
     require_digest = params.require_digest
     forbid_latest = params.forbid_latest
 
+    def problems(image: str) -> tuple[tuple[str, str], ...]:
+        """(problem after the container's label, fix) for one image; empty when it is trusted."""
+        try:
+            ref = parse_image(image)
+        except ImageReferenceError as exc:
+            return ((f"has {exc}", "write a valid image reference"),)
+        found = []
+        if not allowed_by(ref.registry, ref.repository, prefixes):
+            found.append((f"uses image {image!r} ({ref.name}) from an untrusted registry",
+                          f"use an image from {allowed_text}"))  # fmt: skip
+        if require_digest and not ref.digest:
+            found.append((f"must pin image {image!r} by digest", "append @sha256:<digest> to the image"))
+        elif forbid_latest and not ref.digest and ref.tag in (None, "latest"):
+            found.append((f"must not use the latest tag (image {image!r})", "use a version tag or a digest"))
+        return tuple(found)
+
+    # The same few images recur in every request: judge each once (parse_image bounds the length
+    # of what reaches the cache).
+    cached = lru_cache(maxsize=4096)(problems)
+
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
             image = c.image
-            path = f"{c.path}.image"
             if not image:
-                yield Finding(path, c.spec.get("image"), f"{c.label} has no image", "set image", image=None)
+                yield Finding(f"{c.path}.image", c.spec.get("image"), f"{c.label} has no image", "set image")
                 continue
-            try:
-                ref = parse_image(image)
-            except ImageReferenceError as exc:
-                yield Finding(
-                    path, image, f"{c.label} has {exc}", "write a valid image reference", image=image
-                )
-                continue
-            if not allowed_by(ref.registry, ref.repository, prefixes):
-                yield Finding(
-                    path,
-                    image,
-                    f"{c.label} uses image {image!r} ({ref.name}) from an untrusted registry",
-                    f"use an image from {allowed_text}",
-                    image=image,
-                )
-            if require_digest and not ref.digest:
-                yield Finding(
-                    path,
-                    image,
-                    f"{c.label} must pin image {image!r} by digest",
-                    "append @sha256:<digest> to the image",
-                    image=image,
-                )
-            elif forbid_latest and not ref.digest and ref.tag in (None, "latest"):
-                yield Finding(
-                    path,
-                    image,
-                    f"{c.label} must not use the latest tag (image {image!r})",
-                    "use a version tag or a digest",
-                    image=image,
-                )
+            verdict = cached(image) if len(image) <= MAX_REFERENCE_LENGTH else problems(image)
+            for problem, fix in verdict:
+                yield Finding(f"{c.path}.image", image, f"{c.label} {problem}", fix, image=image)
 
     return run
