@@ -87,6 +87,7 @@ def under(path: str, prefix: str) -> bool:
 @check("no-privileged", params=Params, summary="no privileged containers, host namespaces, ports or paths")
 def build(params: Params) -> CheckFn:
     allowed_caps = frozenset(capability_key(c) for c in params.allowed_capabilities)
+    allowed_spelled = allowed_caps | {f"CAP_{c}" for c in allowed_caps}  # the usual spellings, no call
     require_false = params.privilege_escalation == "RequireFalse"
     host_namespaces = tuple(
         field
@@ -140,7 +141,7 @@ def build(params: Params) -> CheckFn:
                 )
             added = (sc.get("capabilities") or {}).get("add") or []
             for i, capability in enumerate(added):
-                if capability_key(capability) not in allowed_caps:
+                if capability not in allowed_spelled and capability_key(capability) not in allowed_caps:
                     allowed = ", ".join(sorted(allowed_caps)) or "none"
                     yield Finding(
                         path=f"{c.path}.securityContext.capabilities.add[{i}]",
