@@ -138,6 +138,21 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, Any]]]] =
         [(R + "requests.cpu", "1 core"), (R + "limits.memory", "1GB")],
     ),
     (
+        "pod-level-resources-cover-containers",
+        {},
+        {
+            "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}},
+            "containers": [c(limits={"cpu": "1"})],
+        },
+        [],
+    ),
+    (
+        "pod-level-limits-do-not-imply-requests-when-told",
+        {"limitsImplyRequests": False},
+        {"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}, "containers": [c(requests={"cpu": "1"})]},
+        [(R + "requests.memory", None)],
+    ),
+    (
         "ephemeral-storage",
         {"requests": ["ephemeral-storage"], "limits": [], "maxRequests": {"ephemeral-storage": "10Gi"}},
         {"containers": [c(requests={"ephemeral-storage": "20Gi"}), c("b")]},

@@ -11,6 +11,8 @@ Allowed values:
   minRequests/maxRequests, minLimits/maxLimits: the value, parsed as a Kubernetes quantity, lies
     within the bound (`500m` = 0.5 cpu, `1Gi` = 1024Mi).
   maxLimitRequestRatio: limit / request does not exceed the ratio (as in a LimitRange).
+  Pod-level resources (spec.resources) count as set for every container: the containers share them,
+  so a container may then leave that resource out. Bounds and ratios apply to containers' own values.
   Every value present must be a valid quantity.
 """
 
@@ -34,6 +36,7 @@ Bounds = dict[Resource, QuantityText]
 CPU_AND_MEMORY: tuple[Resource, ...] = ("cpu", "memory")
 Items = tuple[tuple[str, Any], ...]  # a requests or limits map, hashable
 Problem = tuple[str, Any, str, str]  # (field below the container, value, problem, fix)
+PodLevel = tuple[frozenset[str], frozenset[str]]  # resources requested / limited for the whole pod
 
 
 class Params(CheckParams):
@@ -93,11 +96,12 @@ def build(params: Params) -> CheckFn:
     # One container's problems depend only on its requests and limits, which repeat across the
     # containers of a pod and across requests: judge each distinct pair once.
     @lru_cache(maxsize=4096)
-    def judge(requests: Items, limits: Items) -> tuple[Problem, ...]:
-        return tuple(problems(dict(requests), dict(limits)))
+    def judge(requests: Items, limits: Items, pod_level: PodLevel) -> tuple[Problem, ...]:
+        return tuple(problems(dict(requests), dict(limits), pod_level))
 
-    def problems(requests: dict[str, Any], limits: dict[str, Any]) -> Iterator[Problem]:
+    def problems(requests: dict[str, Any], limits: dict[str, Any], pod_level: PodLevel) -> Iterator[Problem]:
         given = {"requests": requests, "limits": limits}
+        at_pod_level = {"requests": pod_level[0], "limits": pod_level[1]}
         values: dict[str, dict[str, Decimal]] = {"requests": {}, "limits": {}}
         for kind in ("requests", "limits"):
             for resource, raw in given[kind].items():
@@ -113,7 +117,11 @@ def build(params: Params) -> CheckFn:
                 values["requests"].setdefault(resource, limit)
         for kind, resources_needed in required:
             for resource in resources_needed:
-                if resource not in values[kind] and given[kind].get(resource) is None:
+                if (
+                    resource not in values[kind]
+                    and given[kind].get(resource) is None
+                    and resource not in at_pod_level[kind]
+                ):
                     yield (f"resources.{kind}.{resource}", None, f"must set a {resource} {_NOUN[kind]}",
                            f"set resources.{kind}.{resource}")  # fmt: skip
         for kind, minimum, maximum in bounds:
@@ -138,20 +146,30 @@ def build(params: Params) -> CheckFn:
                        f"raise requests.{resource} or lower limits.{resource}")  # fmt: skip
 
     def run(pod: PodView) -> Iterator[Finding]:
+        pod_level = _pod_level(pod, imply)
         for c in pod.containers:
             if c.field == "ephemeralContainers":
                 continue
             resources = c.spec.get("resources") or {}
-            found = judge(
-                tuple((resources.get("requests") or {}).items()),
-                tuple((resources.get("limits") or {}).items()),
-            )
+            requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+            found = judge(tuple(requests.items()), tuple(limits.items()), pod_level)
             for field, value, problem, fix in found:
                 yield Finding(f"{c.path}.{field}", value, f"{c.label} {problem}", fix, image=c.image)
 
     return run
 
 
+def _pod_level(pod: PodView, imply: bool) -> PodLevel:
+    """The resources set for the pod as a whole (`spec.resources`, pod-level resources)."""
+    resources = pod.spec.get("resources")
+    if not resources:
+        return _NONE
+    limits = frozenset(k for k, v in (resources.get("limits") or {}).items() if v is not None)
+    requests = frozenset(k for k, v in (resources.get("requests") or {}).items() if v is not None)
+    return (requests | limits if imply else requests), limits
+
+
+_NONE: PodLevel = (frozenset(), frozenset())
 _NOUN = {"requests": "request", "limits": "limit"}
 
 
