@@ -207,6 +207,13 @@ def test_default_resources(
     assert "resources" not in node["spec"]["ephemeralContainers"][0]
 
 
+def test_default_resources_leaves_resources_set_at_pod_level() -> None:
+    spec = pod_spec(c(), resources={"limits": {"memory": "1Gi"}})
+    _, result = patched("default-resources", DEFAULTS, wrap("Deployment", spec))
+    container = result["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"] == {"requests": {"cpu": "100m"}, "limits": {"cpu": "500m"}}
+
+
 def test_default_resources_only_requests() -> None:
     _, result = patched("default-resources", {"requests": {"memory": "64Mi"}}, wrap("Pod", pod_spec(c())))
     assert result["spec"]["containers"][0]["resources"] == {"requests": {"memory": "64Mi"}}

@@ -3,7 +3,8 @@
 Only absent values are set, on init and app containers (ephemeral containers cannot carry
 resources). The result is always a valid pod: a request is never set above the container's limit
 (a missing request whose limit is set becomes that limit, which is what the API server would make
-it), and a limit is never set below the container's request (it becomes the request).
+it), and a limit is never set below the container's request (it becomes the request). A resource
+the pod sets as a whole (pod-level `spec.resources`) is not defaulted on its containers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def build(params: Params) -> Mutator:
     default_limits = tuple((r, parse_quantity(t), t) for r, t in sorted(params.limits.items()))
 
     def apply(pod: PodView) -> None:
+        # Pod-level resources are shared by the containers, and the API server requires them to cover
+        # the containers' own: a default added to a container could break that, so leave them alone.
+        pod_level = pod.spec.get("resources") or {}
+        shared = {*(pod_level.get("requests") or {}), *(pod_level.get("limits") or {})}
         for c in pod.containers:
             if c.field == "ephemeralContainers":
                 continue
@@ -61,12 +66,12 @@ def build(params: Params) -> Mutator:
             new_requests: dict[str, Any] = {}
             new_limits: dict[str, Any] = {}
             for resource, text in default_requests:
-                if requests.get(resource) is None:
+                if requests.get(resource) is None and resource not in shared:
                     limit = limits.get(resource)
                     # Absent request with a limit: the API server makes it the limit; so do we, explicitly.
                     new_requests[resource] = limit if limit is not None else text
             for resource, value, text in default_limits:
-                if limits.get(resource) is None:
+                if limits.get(resource) is None and resource not in shared:
                     request = requests.get(resource, new_requests.get(resource))
                     new_limits[resource] = request if _above(request, value) else text
             if new_requests or new_limits:
