@@ -93,3 +93,18 @@ def test_bad_params_fail_at_load(params: dict[str, Any], problem: str) -> None:
     with pytest.raises(PolicyLoadError) as caught:
         load_policy_text(policy_text("network-labels", params))
     assert problem in str(caught.value)
+
+
+def test_user_and_service_account_exemptions() -> None:
+    from webhook.policy import UserInfo
+
+    exemptions = {"users": ["ops-admin"], "serviceAccounts": ["ci:deployer"]}
+    pod = wrap("Pod", SPEC, {})
+    assert not judge("network-labels", {"labels": [ZONE]}, pod, exemptions=exemptions).allowed
+    assert judge(
+        "network-labels", {"labels": [ZONE]}, pod, exemptions=exemptions, user=UserInfo("ops-admin")
+    ).allowed
+    deployer = UserInfo("system:serviceaccount:ci:deployer")
+    assert judge("network-labels", {"labels": [ZONE]}, pod, exemptions=exemptions, user=deployer).allowed
+    other = UserInfo("system:serviceaccount:ci:other")
+    assert not judge("network-labels", {"labels": [ZONE]}, pod, exemptions=exemptions, user=other).allowed
