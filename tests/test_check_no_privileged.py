@@ -285,8 +285,8 @@ def test_update_counts_only_what_it_introduces() -> None:
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"allowedCapabilities": ["NET ADMIN"]}, "allowedCapabilities"),
-        ({"allowedCapabilities": [""]}, "allowedCapabilities"),
+        ({"allowedCapabilities": ["NET ADMIN"]}, "allowedCapabilities[0]"),
+        ({"allowedCapabilities": ["CHOWN", ""]}, "allowedCapabilities[1]"),
         ({"allowedHostPorts": [0]}, "allowedHostPorts[0]"),
         ({"allowedHostPorts": [70000]}, "allowedHostPorts[0]"),
         ({"allowedHostPaths": [{"pathPrefix": "var/log"}]}, "allowedHostPaths[0].pathPrefix"),

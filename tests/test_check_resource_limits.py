@@ -207,9 +207,9 @@ def test_image_exemption() -> None:
 @pytest.mark.parametrize(
     ("params", "problem"),
     [
-        ({"maxLimits": {"cpu": "2 cores"}}, "params.maxLimits: cpu: '2 cores' is not a Kubernetes quantity"),
+        ({"maxLimits": {"cpu": "2 cores"}}, "params.maxLimits.cpu: '2 cores' is not a Kubernetes quantity"),
         ({"maxLimits": {"gpu": "1"}}, "params.maxLimits.gpu"),
-        ({"minRequests": {"memory": "-1Mi"}}, "must not be negative"),
+        ({"minRequests": {"memory": "-1Mi"}}, "params.minRequests.memory: '-1Mi' must not be negative"),
         (
             {"minRequests": {"cpu": "2"}, "maxRequests": {"cpu": "1"}},
             "minRequests.cpu (2) is above maxRequests.cpu (1)",

@@ -137,7 +137,10 @@ def test_message() -> None:
     [
         ({}, "params.registries: required field is missing"),
         ({"registries": []}, "params.registries: List should have at least 1 item"),
-        ({"registries": ["acme"]}, "must start with a registry host"),
+        (
+            {"registries": ["ghcr.io", "acme"]},
+            "params.registries[1]: registry 'acme' must start with a registry host",
+        ),
         ({"registries": ["ghcr.io/Acme"]}, "must be lowercase"),
         ({"registries": ["bad host.io"]}, "is not a valid registry"),
         ({"registries": ["ghcr.io"], "requireDigest": "yes"}, "params.requireDigest"),

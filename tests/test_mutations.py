@@ -224,7 +224,7 @@ def test_default_resources_only_requests() -> None:
     [
         ({}, "give at least one default"),
         ({"requests": {"cpu": "lots"}}, "is not a Kubernetes quantity"),
-        ({"requests": {"cpu": "-1"}}, "must not be negative"),
+        ({"requests": {"cpu": "-1"}}, "params.requests.cpu: '-1' must not be negative"),
         (
             {"requests": {"cpu": "2"}, "limits": {"cpu": "1"}},
             "the default request for cpu is above its default limit",

@@ -29,13 +29,19 @@ import posixpath
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _capability_name(name: str) -> str:
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"{name!r} is not a capability name (e.g. NET_BIND_SERVICE)")
+    return name
 
 
 class HostPathRule(CheckParams):
@@ -51,21 +57,13 @@ class HostPathRule(CheckParams):
 
 
 class Params(CheckParams):
-    allowed_capabilities: list[str] = Field(default_factory=list)
+    allowed_capabilities: list[Annotated[str, AfterValidator(_capability_name)]] = Field(default_factory=list)
     privilege_escalation: Literal["ForbidTrue", "RequireFalse"] = "ForbidTrue"
     allow_host_network: bool = False
     allow_host_pid: bool = Field(default=False, alias="allowHostPID")
     allow_host_ipc: bool = Field(default=False, alias="allowHostIPC")
     allowed_host_ports: list[Port] = Field(default_factory=list)
     allowed_host_paths: list[HostPathRule] = Field(default_factory=list)
-
-    @field_validator("allowed_capabilities")
-    @classmethod
-    def _capability_names(cls, names: list[str]) -> list[str]:
-        for name in names:
-            if not name or not name.replace("_", "").isalnum():
-                raise ValueError(f"{name!r} is not a capability name (e.g. NET_BIND_SERVICE)")
-        return names
 
 
 def capability_key(name: str) -> str:

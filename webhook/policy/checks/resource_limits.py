@@ -23,7 +23,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..podspec import PodView
 from ..quantity import QuantityError, parse_quantity
@@ -31,7 +31,18 @@ from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
 
 Resource = Literal["cpu", "memory", "ephemeral-storage"]
-QuantityText = Annotated[str | int | float, Field(union_mode="left_to_right")]
+
+
+def non_negative_quantity(value: str | int | float) -> str | int | float:
+    """A parameter that must be a quantity >= 0 (validated at load, reported at its own path)."""
+    if parse_quantity(value) < 0:  # QuantityError is a ValueError: pydantic reports it
+        raise ValueError(f"{value!r} must not be negative")
+    return value
+
+
+QuantityText = Annotated[
+    str | int | float, Field(union_mode="left_to_right"), AfterValidator(non_negative_quantity)
+]
 Bounds = dict[Resource, QuantityText]
 CPU_AND_MEMORY: tuple[Resource, ...] = ("cpu", "memory")
 Items = tuple[tuple[str, Any], ...]  # a requests or limits map, hashable
@@ -48,18 +59,6 @@ class Params(CheckParams):
     min_limits: Bounds = Field(default_factory=dict)
     max_limits: Bounds = Field(default_factory=dict)
     max_limit_request_ratio: Bounds = Field(default_factory=dict)
-
-    @field_validator("min_requests", "max_requests", "min_limits", "max_limits", "max_limit_request_ratio")
-    @classmethod
-    def _quantities(cls, bounds: Bounds) -> Bounds:
-        for resource, text in bounds.items():
-            try:
-                value = parse_quantity(text)
-            except QuantityError as exc:
-                raise ValueError(f"{resource}: {exc}") from None
-            if value < 0:
-                raise ValueError(f"{resource}: {text!r} must not be negative")
-        return bounds
 
     @model_validator(mode="after")
     def _minimum_below_maximum(self) -> Params:

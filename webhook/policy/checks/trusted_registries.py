@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field
 
 from ..images import MAX_REFERENCE_LENGTH, ImageReferenceError, parse_image
 from ..podspec import PodView
@@ -26,17 +27,9 @@ from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
 
 
-class Params(CheckParams):
-    registries: list[str] = Field(min_length=1)
-    require_digest: bool = False
-    forbid_latest: bool = False
-
-    @field_validator("registries")
-    @classmethod
-    def _registry_prefixes(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            registry_prefix(entry)  # raises ValueError naming the entry
-        return entries
+def _valid_entry(entry: str) -> str:
+    registry_prefix(entry)  # raises ValueError naming the entry
+    return entry
 
 
 def registry_prefix(entry: str) -> tuple[str, str]:
@@ -59,6 +52,12 @@ def registry_prefix(entry: str) -> tuple[str, str]:
         raise ValueError(f"registry {entry!r} is not a valid registry or repository prefix: {exc}") from None
     # (Without a path, `docker.io/x` would read as `docker.io/library/x`: keep only the host then.)
     return parsed.registry, parsed.repository.rpartition("/")[0] if path else ""
+
+
+class Params(CheckParams):
+    registries: list[Annotated[str, AfterValidator(_valid_entry)]] = Field(min_length=1)
+    require_digest: bool = False
+    forbid_latest: bool = False
 
 
 def allowed_by(registry: str, repository: str, prefixes: tuple[tuple[str, str], ...]) -> bool:

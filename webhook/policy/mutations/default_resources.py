@@ -10,32 +10,22 @@ the pod sets as a whole (pod-level `spec.resources`) is not defaulted on its con
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from ..checks.resource_limits import Resource
+from ..checks.resource_limits import Resource, non_negative_quantity
 from ..podspec import PodView, ensure_mapping
 from ..quantity import QuantityError, parse_quantity
 from ..registry import CheckParams, Mutator, mutator
 
 FIELDS = ("initContainers", "containers")
+DefaultQuantity = Annotated[str, AfterValidator(non_negative_quantity)]  # written into pods as given
 
 
 class Params(CheckParams):
-    requests: dict[Resource, str] = Field(default_factory=dict)
-    limits: dict[Resource, str] = Field(default_factory=dict)
-
-    @field_validator("requests", "limits")
-    @classmethod
-    def _quantities(cls, values: dict[Resource, str]) -> dict[Resource, str]:
-        for resource, text in values.items():
-            try:
-                if parse_quantity(text) < 0:
-                    raise ValueError(f"{resource}: {text!r} must not be negative")
-            except QuantityError as exc:
-                raise ValueError(f"{resource}: {exc}") from None
-        return values
+    requests: dict[Resource, DefaultQuantity] = Field(default_factory=dict)
+    limits: dict[Resource, DefaultQuantity] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _something_and_consistent(self) -> Params:
