@@ -174,15 +174,13 @@ def _keep_new_ephemeral_containers(
     old_spec = old_object.get("spec") if isinstance(old_object, Mapping) else None
     old_items = old_spec.get("ephemeralContainers") if isinstance(old_spec, Mapping) else None
     existing = {c.get("name") for c in old_items or () if isinstance(c, Mapping)}
-    original_items = (obj.get("spec") or {}).get("ephemeralContainers") or []
-    mutated_items = mutated["spec"].get("ephemeralContainers") or []
     kept = copy.deepcopy(dict(obj))
-    if original_items:
+    kept_items = kept["spec"].get("ephemeralContainers")
+    if kept_items:
+        mutated_items = mutated["spec"]["ephemeralContainers"]  # mutators never add or remove items
         kept["spec"]["ephemeralContainers"] = [
-            copy.deepcopy(dict(before))
-            if isinstance(before, Mapping) and before.get("name") in existing
-            else after
-            for before, after in zip(original_items, mutated_items, strict=True)
+            before if isinstance(before, Mapping) and before.get("name") in existing else after
+            for before, after in zip(kept_items, mutated_items, strict=True)
         ]
     return kept
 
