@@ -4,6 +4,7 @@ webhook patches (applied with pyjsonpatch, idempotent) and what the validating w
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pyjsonpatch
@@ -23,8 +24,7 @@ def mutated(request: Request) -> tuple[list[dict[str, Any]], Any]:
     result = mutate(LIBRARY, request)
     applied = pyjsonpatch.apply_patch(copy.deepcopy(request.object), result.patch, mutate=False).obj
     assert applied == result.object
-    again = Request(**{**{f: getattr(request, f) for f in request.__dataclass_fields__}, "object": applied})
-    assert mutate(LIBRARY, again).patch == []
+    assert mutate(LIBRARY, dataclasses.replace(request, object=applied)).patch == []
     return result.patch, applied
 
 
