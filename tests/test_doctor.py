@@ -40,10 +40,6 @@ def run(objects: Objects) -> list[Risk]:
     return diagnose(Installation([K8sObject(f"#{i}", o) for i, o in enumerate(objects)]))
 
 
-def hook(objects: Objects) -> dict[str, Any]:
-    return dict(one(objects, "ValidatingWebhookConfiguration")["webhooks"][0])
-
-
 def set_excluded(values: list[str]) -> Callable[[Objects], None]:
     def change(objects: Objects) -> None:
         one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]["namespaceSelector"][
