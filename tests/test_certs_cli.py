@@ -24,7 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from webhook.certs import service_dns_names
 from webhook.cli import main
-from webhook.deploy.certificates import CertificateError, fetch_served_certificate, generate, rotate
+from webhook.deploy.certificates import CertificateError, fetch_served_certificate, generate, renew, rotate
 
 SERVICE_NAME = "podgate.podgate-system.svc"
 
@@ -298,3 +298,15 @@ def test_check_reports_a_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFixt
     (tmp_path / "tls.crt").write_text("not a certificate\n")
     assert main(["certs", "check", "--out", str(tmp_path)]) == 2
     assert "tls.crt: not a PEM certificate" in capsys.readouterr().err
+
+
+def test_a_lost_ca_key_is_recovered_by_a_rotation(tmp_path: Path) -> None:
+    """certs/README.md: rotating needs only the current CA certificate, not its key."""
+    generate(tmp_path)
+    (tmp_path / "ca.key").unlink()
+    with pytest.raises(CertificateError, match=r"ca\.key: missing"):
+        renew(tmp_path)
+    for step in ("begin", "switch", "finish"):
+        rotate(tmp_path, step)
+    assert (tmp_path / "ca.key").exists()
+    assert api_server_accepts(tmp_path / "ca-bundle.crt", tmp_path)

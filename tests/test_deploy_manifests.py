@@ -15,7 +15,7 @@ from cryptography import x509
 from webhook.deploy.doctor import Installation, diagnose
 from webhook.deploy.objects import K8sObject
 from webhook.deploy.webhook_config import KIND_RESOURCES
-from webhook.policy import Request, evaluate, load_policies, load_policy_text
+from webhook.policy import PolicySet, Request, evaluate, load_policies, load_policy_text
 from webhook.policy.podspec import POD_KINDS
 
 KUBERNETES_VERSION = "1.37.0"
@@ -201,19 +201,35 @@ def test_the_policy_configmaps_hold_the_policy_set(rendered: dict[str, list[dict
             assert actions == {a for p in shipped for a in p.actions}
 
 
-def test_a_dry_run_policy_warns_where_enforce_denies(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    root_pod = {
+def test_the_probe_pod_of_the_install_guide_is_warned_then_denied(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    """docs/deploy.md step 4 and 5: the same Pod is admitted with a warning in dry-run, denied in enforce."""
+    probe = {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "p", "namespace": "shop"},
-        "spec": {"containers": [{"name": "c", "image": "nginx", "securityContext": {"runAsUser": 0}}]},
+        "metadata": {"name": "podgate-probe", "namespace": "default"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "podgate-probe",
+                    "image": "busybox",
+                    "command": ["true"],
+                    "securityContext": {"privileged": True, "runAsUser": 0},
+                }
+            ]
+        },
     }
-    request = Request(object=root_pod, operation="CREATE", namespace="shop")
+    request = Request(object=probe, operation="CREATE", namespace="default")
+    expected = 'container "podgate-probe" (spec.containers[0]) must not run as user 0 (root)'
     verdicts = {}
     for overlay in OVERLAYS:
         data = one(rendered[overlay], "ConfigMap")["data"]
-        decision = evaluate(load_policy_text(data["no-root.yaml"], overlay), request)
-        verdicts[overlay] = (decision.allowed, bool(decision.warnings))
+        policies = [load_policy_text(text, f"{overlay}:{key}") for key, text in data.items()]
+        decision = evaluate(PolicySet(tuple(p for s in policies for p in s)), request)
+        messages = [v.message for v in decision.violations]
+        assert any(m.startswith(expected) for m in messages), messages
+        verdicts[overlay] = (decision.allowed, any(w.startswith(expected) for w in decision.warnings))
     assert verdicts == {"enforce": (False, False), "dry-run": (True, True)}
 
 
