@@ -123,6 +123,20 @@ def no_service(objects: Objects) -> None:
     drop("Service")(objects)
 
 
+def cluster_scope(objects: Objects) -> None:
+    one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]["rules"][0]["scope"] = "*"
+
+
+def none_ready(objects: Objects) -> None:
+    """As a cluster read shows a Deployment whose Pods all crash: a status with no readyReplicas."""
+    one(objects, "Deployment")["status"] = {"observedGeneration": 1, "replicas": 3, "unavailableReplicas": 3}
+
+
+EVERYTHING = [
+    {"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["*"], "resources": ["*/*"], "scope": "*"}
+]
+
+
 def budget_blocks_drains(objects: Objects) -> None:
     one(objects, "PodDisruptionBudget")["spec"]["maxUnavailable"] = 0
 
@@ -173,6 +187,15 @@ CASES: list[tuple[str, Callable[[Objects], None], str, str, str]] = [
     ("expiring", soon_expiring_serving_cert, "certificate-expiry", "warning", "expires in"),
     ("wrong-port", wrong_service_port, "service-unreachable", "error", "calls port 443"),
     ("no-backend", service_selects_nothing, "service-unreachable", "error", "no Deployment"),
+    ("cluster-scope", cluster_scope, "rules-too-broad", "error", "scope '*', which includes cluster-scoped"),
+    (
+        "everything",
+        set_webhook("rules", EVERYTHING),
+        "rules-too-broad",
+        "error",
+        "matches every resource (*/*)",
+    ),
+    ("none-ready", none_ready, "replicas-unavailable", "error", "every matching request is refused now"),
     ("no-service", no_service, "service-unreachable", "error", "no Service podgate-system/podgate"),
 ]
 

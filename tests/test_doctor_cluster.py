@@ -33,7 +33,7 @@ def served(obj: dict[str, Any], n: int) -> dict[str, Any]:
     if body["kind"] == "Namespace":
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
         body["spec"], body["status"] = {"finalizers": ["kubernetes"]}, {"phase": "Active"}
-    if body["kind"] == "Deployment":
+    if body["kind"] == "Deployment" and "status" not in body:
         replicas = body["spec"]["replicas"]
         body["status"] = {
             "observedGeneration": 1,
@@ -219,7 +219,7 @@ def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 def test_a_sound_installation_passes(enforce: Objects, doctor: Any) -> None:
     code, out, requests = doctor(enforce)
     assert code == 0, out
-    assert out.strip() == "ok: 1 webhook(s) in the cluster passed 8 lockout checks (0 warning(s))"
+    assert out.strip() == "ok: 1 webhook(s) in the cluster passed 10 lockout checks (0 warning(s))"
     assert {method for method, _ in requests} == {"GET"}
     assert ("GET", "/api/v1/namespaces/podgate-system/secrets/podgate-tls") in requests
 
@@ -235,6 +235,22 @@ def test_lockout_risks_are_found_in_the_cluster(enforce: Objects, doctor: Any) -
     assert "error: [no-disruption-budget] Deployment podgate-system/podgate" in out
     assert "cert-manager" not in out  # other webhooks are not podgate's to judge
     assert out.strip().endswith("refused: 2 lockout risk(s) in the cluster; fix them before applying")
+
+
+def test_a_degraded_deployment_is_reported_from_its_status(enforce: Objects, doctor: Any) -> None:
+    objects = copy.deepcopy(enforce)
+    one(objects, "Deployment")["status"] = {
+        "observedGeneration": 1,
+        "replicas": 3,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "unavailableReplicas": 2,
+        "updatedReplicas": 3,
+    }
+    code, out, _ = doctor(objects)
+    assert code == 0
+    assert "warning: [replicas-unavailable] Deployment podgate-system/podgate" in out
+    assert "only 1 replica ready" in out
 
 
 def test_a_forbidden_read_is_a_note_not_a_failure(enforce: Objects, doctor: Any) -> None:

@@ -23,7 +23,6 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--policies", default="policies", metavar="DIR", help="policy directory (policies)")
     parser.add_argument("--manifests", default="manifests", metavar="DIR", help="kustomize tree (manifests)")
-    parser.add_argument("--namespace", default=None, help="podgate's namespace (podgate-system)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 with a diff if the files are out of date")
     mode.add_argument("--stdout", action="store_true", help="print the webhook configurations only")
@@ -31,7 +30,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..deploy import names
     from ..deploy.webhook_config import (
         GenerationError,
         drift,
@@ -43,15 +41,14 @@ def run(args: argparse.Namespace) -> int:
     from ..policy.yamlio import YamlError
 
     policy_dir, manifests = Path(args.policies), Path(args.manifests)
-    namespace = args.namespace or names.NAMESPACE
     if not policy_dir.is_dir():
         raise UsageError(f"{policy_dir}: not a directory of policies")
     try:
         policies = load_policies(policy_dir)
         if args.stdout:
-            sys.stdout.write(render(webhook_configurations(policies, namespace=namespace)))
+            sys.stdout.write(render(webhook_configurations(policies)))
             return ExitCode.OK
-        files = generated_files(policies, policy_dir, namespace=namespace)
+        files = generated_files(policies, policy_dir)
     except PolicyLoadError as exc:
         raise UsageError(f"the policy set does not load, nothing generated:\n{exc}") from None
     except (GenerationError, YamlError) as exc:
