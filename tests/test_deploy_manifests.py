@@ -12,6 +12,7 @@ import pytest
 from _deploy import OVERLAYS, ROOT, by_kind, kustomize, one, tree_with_certs
 from cryptography import x509
 
+from webhook.cli import main
 from webhook.deploy.doctor import Installation, diagnose
 from webhook.deploy.objects import K8sObject
 from webhook.deploy.webhook_config import KIND_RESOURCES
@@ -118,6 +119,26 @@ def test_the_doctor_passes_every_overlay_without_warnings(
 ) -> None:
     objects = [K8sObject(f"{overlay}#{i}", o) for i, o in enumerate(rendered[overlay])]
     assert diagnose(Installation(objects)) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_certs_check_reads_the_rendered_overlay(
+    tree: Path, overlay: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The caBundle as kustomize renders it (base64 wrapped over lines) is read as the API server reads it."""
+    code = main(
+        [
+            "certs",
+            "check",
+            "--out",
+            str(tree / "certs"),
+            "--manifests",
+            str(tree / "manifests/overlays" / overlay),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "ok: ValidatingWebhookConfiguration podgate: webhook validate.podgate.io: caBundle trusts" in out
 
 
 def test_the_deployment_is_highly_available_and_restricted(rendered: dict[str, list[dict[str, Any]]]) -> None:

@@ -290,12 +290,18 @@ def serving_findings(
     return found
 
 
+def decode_ca_bundle(value: str) -> list[x509.Certificate]:
+    """A caBundle as the API server reads it (Go's base64 skips line breaks, which kustomize inserts)."""
+    raw = base64.b64decode("".join(value.split()), validate=True)
+    return x509.load_pem_x509_certificates(raw)
+
+
 def ca_bundle_findings(label: str, ca_bundle_b64: str | None, serving: x509.Certificate) -> list[Finding]:
     """Whether a webhook's caBundle trusts the serving certificate (the drift behind rotation outages)."""
     if not ca_bundle_b64:
         return [Finding("error", f"{label}: no caBundle; the API server cannot verify the webhook")]
     try:
-        bundle = x509.load_pem_x509_certificates(base64.b64decode(ca_bundle_b64, validate=True))
+        bundle = decode_ca_bundle(ca_bundle_b64)
     except ValueError as exc:
         return [Finding("error", f"{label}: caBundle is not base64 PEM certificates ({exc})")]
     if issued_by_any(serving, bundle) is None:

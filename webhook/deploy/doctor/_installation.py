@@ -144,9 +144,3 @@ class Installation:
 def pod_labels(deployment: K8sObject) -> dict[str, str]:
     template = (deployment.body.get("spec") or {}).get("template") or {}
     return dict((template.get("metadata") or {}).get("labels") or {})
-
-
-def decode_ca_bundle(value: str) -> list[x509.Certificate]:
-    """A caBundle as the API server reads it (Go's base64 ignores line breaks, which kustomize inserts)."""
-    raw = base64.b64decode("".join(value.split()), validate=True)
-    return x509.load_pem_x509_certificates(raw)

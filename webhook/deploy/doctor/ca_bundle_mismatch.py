@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..certificates import issued_by_any
-from ._installation import Installation, decode_ca_bundle
+from ..certificates import decode_ca_bundle, issued_by_any
+from ._installation import Installation
 from ._risk import Risk, risk
 
 
