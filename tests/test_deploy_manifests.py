@@ -1,5 +1,5 @@
-"""Every overlay renders with kubectl's kustomize, validates against the Kubernetes 1.37 OpenAPI schemas
-(strict: unknown fields are errors), and has the properties that keep the cluster safe."""
+"""Every overlay renders with kubectl's kustomize, validates against the Kubernetes 1.30 and 1.37
+OpenAPI schemas (strict: unknown fields are errors), and has the properties that keep the cluster safe."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from webhook.policy import PolicySet, Request, evaluate, load_policies, load_pol
 from webhook.policy.podspec import POD_KINDS
 
 KUBERNETES_VERSION = "1.37.0"
+# The oldest release docs/deploy.md supports, and the newest the schemas know.
+KUBERNETES_VERSIONS = ("1.30.0", KUBERNETES_VERSION)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,10 @@ def rendered(tree: Path) -> dict[str, list[dict[str, Any]]]:
     return {name: kustomize(tree / "manifests" / "overlays" / name) for name in OVERLAYS}
 
 
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_object_validates_against_the_kubernetes_schema(
-    rendered: dict[str, list[dict[str, Any]]], overlay: str
+    rendered: dict[str, list[dict[str, Any]]], overlay: str, version: str
 ) -> None:
     objects = rendered[overlay]
     kinds = sorted(o["kind"] for o in objects)
@@ -57,7 +60,7 @@ def test_every_object_validates_against_the_kubernetes_schema(
         ]
     )
     for obj in objects:
-        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(obj, version, strict=True)
 
 
 def test_the_schema_validation_can_fail(rendered: dict[str, list[dict[str, Any]]]) -> None:
