@@ -4,6 +4,7 @@ OpenAPI schemas (strict: unknown fields are errors), and has the properties that
 from __future__ import annotations
 
 import base64
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,15 @@ def test_podgates_own_deployment_passes_the_shipped_policies(
     decision = evaluate(policies, Request(object=deployment, operation="CREATE", namespace="default"))
     assert decision.allowed, decision
     assert not decision.violations
+    assert {"pod-security-restricted", "no-root"} <= set(decision.outcomes)  # judged, not skipped
+    # The same Deployment with one capability kept is refused by the restricted set: the test can fail.
+    weakened = copy.deepcopy(deployment)
+    weakened["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"] = {
+        "drop": ["NET_RAW"]
+    }
+    decision = evaluate(policies, Request(object=weakened, operation="CREATE", namespace="default"))
+    assert not decision.allowed
+    assert {v.policy for v in decision.violations} == {"pod-security-restricted"}
 
 
 def test_rbac_is_read_only_and_never_reads_secrets(rendered: dict[str, list[dict[str, Any]]]) -> None:
