@@ -19,7 +19,13 @@ ROOT_POD = pod()
 NON_ROOT_POD = pod(securityContext={"runAsNonRoot": True})
 
 
+NO_ROOT = str(POLICIES / "no-root.yaml")
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`podgate` with argv; evaluate runs against no-root alone unless -p is given (the library grows)."""
+    if argv[0] == "evaluate" and "-p" not in argv:
+        argv = ("evaluate", "-p", NO_ROOT, *argv[1:])
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
@@ -50,7 +56,7 @@ def test_json_entry_per_object_of_every_input_shape(
     as_json = tmp_path / "list.json"
     as_json.write_text(json.dumps(listing))
     review = str(SHARED_FIXTURES / "deployment-update-image.json")
-    code, out, _ = run(capsys, "evaluate", "-o", "json", "-p", str(POLICIES), multi, str(as_json), review)
+    code, out, _ = run(capsys, "evaluate", "-o", "json", multi, str(as_json), review)
     entries = json.loads(out)
     assert code == 1
     where = [(Path(e["source"]).name, e["document"], e["item"], e["allowed"]) for e in entries]
@@ -71,6 +77,14 @@ def test_json_entry_per_object_of_every_input_shape(
         "actions": ["Deny"],
     }
     assert violation["message"].endswith("[policy no-root]") and violation["remediation"]
+
+
+def test_default_policies_are_the_shipped_library(capsys: pytest.CaptureFixture[str]) -> None:
+    review = str(SHARED_FIXTURES / "pod-create-kubectl-run.json")
+    assert main(["evaluate", "-o", "json", review]) == main(["evaluate", "-o", "json", "-p", str(POLICIES), review])
+    default, explicit = capsys.readouterr().out.split("\n]\n", 1)
+    assert json.loads(default + "]") == json.loads(explicit)
+    assert {v["policy"] for v in json.loads(explicit)[0]["violations"]} >= {"no-root"}
 
 
 def test_yaml_output_and_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
