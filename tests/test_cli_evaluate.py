@@ -81,7 +81,9 @@ def test_json_entry_per_object_of_every_input_shape(
 
 def test_default_policies_are_the_shipped_library(capsys: pytest.CaptureFixture[str]) -> None:
     review = str(SHARED_FIXTURES / "pod-create-kubectl-run.json")
-    assert main(["evaluate", "-o", "json", review]) == main(["evaluate", "-o", "json", "-p", str(POLICIES), review])
+    assert main(["evaluate", "-o", "json", review]) == main(
+        ["evaluate", "-o", "json", "-p", str(POLICIES), review]
+    )
     default, explicit = capsys.readouterr().out.split("\n]\n", 1)
     assert json.loads(default + "]") == json.loads(explicit)
     assert {v["policy"] for v in json.loads(explicit)[0]["violations"]} >= {"no-root"}
