@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from webhook.policy import PolicySet, Request, evaluate, load_policy_text, mutate
+from webhook.policy import PolicyLoadError, PolicySet, Request, evaluate, load_policy_text, mutate
 from webhook.policy import k8s_types as types
 from webhook.policy.engine import INPUT_POLICY
 from webhook.policy.podspec import POD_TEMPLATE_PATHS, pod_view
@@ -100,7 +100,7 @@ spec:
             f"rules: [{', '.join(rules)}]", f"rules: [{rules[0]}]\n  mutations: [{m}]"))  # fmt: skip
     try:
         return load_policy_text("---\n".join(documents))
-    except Exception:  # conflicting mutators from other work: fall back to the checks alone
+    except PolicyLoadError:  # mutators of other work that conflict: fall back to the checks alone
         return load_policy_text(text)
 
 

@@ -310,3 +310,14 @@ def test_docs_example_suite_format_is_accepted(tmp_path: Path, capsys: pytest.Ca
     )
     code, out, _ = run_test(capsys, str(tmp_path / "suite.yaml"))
     assert code == 0, out
+
+
+def test_an_edited_policy_is_reloaded_in_the_same_process(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make_suite(tmp_path, [case(DENIED_AS_EXPECTED)])
+    assert run_test(capsys, str(path))[0] == 0
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(policy.read_text().replace("actions: [Deny]", "actions: [Warn]") + "\n")
+    code, out, _ = run_test(capsys, str(path))
+    assert code == 1 and "expected denied, got allowed" in out

@@ -113,13 +113,22 @@ def load_suite(path: Path) -> Suite:
     ]
     if problems:
         raise SuiteError(problems)
-    key = tuple(policy_paths)
+    key = (*policy_paths, *_stamps(policy_paths))  # suites sharing policies load them once
     if key not in _POLICY_CACHE:
         try:
             _POLICY_CACHE[key] = load_policies(*policy_paths)
         except PolicyLoadError as exc:
             raise SuiteError(f"{where}: spec.policies: {p}" for p in exc.problems) from None
     return Suite(doc.metadata.name, path, _POLICY_CACHE[key], tuple(cases))
+
+
+def _stamps(paths: list[str]) -> list[str]:
+    """Modification stamps of the policy files, so an edited policy is never served from the cache."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        files += sorted(path.rglob("*.y*ml")) if path.is_dir() else [path]
+    return [f"{f}@{f.stat().st_mtime_ns}:{f.stat().st_size}" for f in files if f.is_file()]
 
 
 def _case_name(document: Mapping[str, Any], field: str) -> str:
