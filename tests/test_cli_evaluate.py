@@ -183,3 +183,23 @@ def test_json_input_is_read_with_orjson_and_yaml_fallback(
     code, out, _ = run(capsys, "evaluate", "-o", "json", str(stream))
     assert code == 1
     assert [(e["document"], e["allowed"]) for e in json.loads(out)] == [(0, False), (1, True)]
+
+
+def test_the_real_command_in_a_process(tmp_path: Path) -> None:
+    """The installed entry point, end to end: exit codes and a one-line error on stderr, no traceback."""
+    import subprocess
+    import sys
+
+    manifest = write(tmp_path / "o.yaml", ROOT_POD)
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    command = [sys.executable, "-m", "webhook", "evaluate", "-p", NO_ROOT]
+    denied = subprocess.run([*command, manifest], capture_output=True, text=True, check=False)
+    assert denied.returncode == 1 and "DENIED" in denied.stdout
+    broken = subprocess.run(
+        [*command, str(tmp_path / "bad.yaml")], capture_output=True, text=True, check=False
+    )
+    assert broken.returncode == 2
+    assert broken.stderr.startswith(
+        f"podgate evaluate: {tmp_path / 'bad.yaml'}: document 0: invalid YAML at line"
+    )
+    assert "Traceback" not in broken.stderr
