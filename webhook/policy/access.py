@@ -54,7 +54,9 @@ class EphemeralContainer:
     target: str  # targetContainerName: whose process namespace it joins ("" when none)
 
 
-@dataclass(frozen=True, slots=True)
+# Built for every judged request: a plain slotted class (a frozen dataclass costs twice as much to
+# build); treat it as read-only all the same.
+@dataclass(slots=True)
 class AccessRequest:
     """One request acting on a pod or workload, as access checks see it."""
 

@@ -48,8 +48,8 @@ def access_request(request: Request) -> AccessRequest | None:
     action = ACTIONS.get((request.operation, request.subresource))
     if action is None:
         return None
-    old = request.old_object if isinstance(request.old_object, Mapping) else None
-    new = request.object if isinstance(request.object, Mapping) else None
+    old = _mapping(request.old_object)
+    new = _mapping(request.object)
     by_name = action in ("exec", "attach", "portforward", "evict")  # the request names the pod only
     target = request.target_metadata if by_name else _metadata(old) if old is not None else None
     kind = "Pod" if by_name else (request.kind or (str(old.get("kind") or "") if old else ""))
@@ -76,13 +76,16 @@ def judge_access(
     policies: PolicySet, request: Request
 ) -> tuple[list[Violation], dict[str, Status], list[str]]:
     """Run the access rules of every matching policy: (violations, outcomes, notes) for `decide`."""
-    access = access_request(request)
+    # Cheap filter first: most UPDATEs meet no access policy that judges their operation.
+    operation = "DELETE" if request.subresource == "eviction" else request.operation
+    candidates = [p for p in policies if p.access_rules and operation in p.match.operations]
+    access = access_request(request) if candidates else None
     violations: list[Violation] = []
     outcomes: dict[str, Status] = {}
     notes: list[str] = []
     if access is not None:
-        for policy in policies:
-            if policy.access_rules and _applies(policy, access, notes):
+        for policy in candidates:
+            if _applies(policy, access, notes):
                 status, found = _judge(policy, access, notes)
                 outcomes[policy.name] = status
                 violations.extend(found)
@@ -212,9 +215,13 @@ def _error(
     ]
 
 
+def _mapping(value: Any) -> Mapping[str, Any] | None:
+    # Decoded JSON is made of dicts: test for dict first (isinstance of an ABC is slow).
+    return value if type(value) is dict or isinstance(value, Mapping) else None
+
+
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    metadata = obj.get("metadata")
-    return metadata if isinstance(metadata, Mapping) else {}
+    return _mapping(obj.get("metadata")) or {}
 
 
 def _labels(metadata: Mapping[str, Any]) -> Mapping[str, Any]:
