@@ -219,3 +219,21 @@ def test_a_grant_list_is_not_shared_between_loads() -> None:
     assert decision.allowed
     request = request_of(with_user(incident_review("pod-connect-exec.json"), SRE), {})
     assert evaluate(a, request).allowed and not evaluate(b, request).allowed
+
+
+def test_object_selectors_on_connect_see_only_what_the_held_pod_cache_knows() -> None:
+    text = POLICY.replace(
+        "kinds: [Pod]}", "kinds: [Pod], objectSelector: {matchLabels: {podgate.io/hold: 'true'}}}"
+    )
+    text = text.replace("  actions: [Deny]", "  actions: [Deny]\n  failurePolicy: Ignore")
+    policies = load_policy_text(text)
+    review = incident_review("pod-connect-exec.json")
+    from incident_fixtures import held_metadata
+
+    held = evaluate(policies, request_of(review, held_metadata()))
+    assert not held.allowed  # labels known (a held pod): the selector matches, the policy judges
+    not_held = evaluate(policies, request_of(review, {"name": "web", "namespace": "shop"}))
+    assert not_held.allowed and not not_held.outcomes
+    assert "the labels of pod shop/web are not available; skipped (failurePolicy Ignore)" in not_held.notes[0]
+    fail_closed = load_policy_text(text.replace("failurePolicy: Ignore", "failurePolicy: Fail"))
+    assert not evaluate(fail_closed, request_of(review, {"name": "web", "namespace": "shop"})).allowed

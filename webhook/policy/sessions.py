@@ -10,7 +10,8 @@ Matching follows the policy's `match` as for pod checks, with these meanings:
     operations      the admission operation; an eviction (CREATE pods/eviction) counts as DELETE
     kinds           the target's kind: Pod for sessions and evictions, the old object's kind otherwise
     objectSelector  the target's labels: `oldObject`'s for DELETE/UPDATE, the held-pod cache's for
-                    CONNECT and evictions (unknown: the policy's failurePolicy decides, and says so)
+                    CONNECT and evictions, which knows the labels of held pods only (otherwise
+                    unknown: the policy's failurePolicy decides, and says so)
 
 Pure: the request says everything, including what the front-end's cache knows (`target_metadata`).
 `session_record` turns a judged session into the structured record the decision log writes.
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .engine import Request
 
 RECORD_EVENT = "pod-session"
+NAMED_ONLY_ACTIONS = frozenset({"exec", "attach", "portforward", "evict"})  # the request names the pod only
 
 
 def judged_alone(request: Request) -> bool:
@@ -50,7 +52,7 @@ def access_request(request: Request) -> AccessRequest | None:
         return None
     old = _mapping(request.old_object)
     new = _mapping(request.object)
-    by_name = action in ("exec", "attach", "portforward", "evict")  # the request names the pod only
+    by_name = action in NAMED_ONLY_ACTIONS
     target = request.target_metadata if by_name else _metadata(old) if old is not None else None
     kind = "Pod" if by_name else (request.kind or (str(old.get("kind") or "") if old else ""))
     namespace = request.namespace or str((target or {}).get("namespace") or "")
@@ -139,10 +141,13 @@ def _applies(policy: Policy, access: AccessRequest, notes: list[str]) -> bool:
     if not match.namespace_matches(access.namespace):
         return False
     if match.object_selector is not None:
-        if access.target is None:
+        # For a request that names its pod, the held-pod cache knows the labels of held pods only; for
+        # others it answers "not held" without labels, which cannot show that a selector matches.
+        target = access.target
+        if target is None or (access.action in NAMED_ONLY_ACTIONS and "labels" not in target):
             if not _judged_unknown(policy, notes, f"the labels of pod {access.pod_ref} are not available"):
                 return False
-        elif not match.object_selector(_labels(access.target)):
+        elif not match.object_selector(_labels(target)):
             return False
     if match.namespace_selector is not None:
         labels = access.namespace_labels
