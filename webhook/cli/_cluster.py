@@ -7,16 +7,30 @@ so each has an exact kubectl equivalent, which the commands print.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 
 MERGE_PATCH = "application/merge-patch+json"
-QUARANTINE = Path(__file__).resolve().parents[2] / "manifests" / "incident" / "quarantine-networkpolicy.yaml"
+# The quarantine NetworkPolicy, as manifests/incident/quarantine-networkpolicy.yaml ships it (a test keeps
+# the two equal; it is written here because an installed wheel carries no manifests/).
+QUARANTINE_MANIFEST = "manifests/incident/quarantine-networkpolicy.yaml"
+QUARANTINE: dict[str, Any] = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {
+        "name": "podgate-quarantine",
+        "labels": {"app.kubernetes.io/name": "podgate", "app.kubernetes.io/component": "quarantine"},
+    },
+    "spec": {
+        "podSelector": {"matchLabels": {"podgate.io/hold": "true"}},
+        "policyTypes": ["Ingress", "Egress"],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -107,9 +121,7 @@ class Cluster:
 
     def ensure_quarantine(self) -> bool:
         """Create the quarantine NetworkPolicy in the namespace; False when it already exists."""
-        import yaml
-
-        manifest = yaml.safe_load(QUARANTINE.read_text(encoding="utf-8"))
+        manifest = copy.deepcopy(QUARANTINE)
         try:
             self.api("NetworkingV1Api").create_namespaced_network_policy(self.namespace, manifest)
         except self.client.exceptions.ApiException as exc:

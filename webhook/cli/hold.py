@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         is_held,
         release_command,
     )
-    from ._cluster import QUARANTINE, Cluster, kubectl_patch, metadata_of, parse_target
+    from ._cluster import QUARANTINE_MANIFEST, Cluster, kubectl_patch, metadata_of, parse_target
 
     reason = " ".join(args.reason.split())
     if not reason:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             created = cluster.ensure_quarantine()
             state = "created" if created else "already present"
             print(f"quarantine NetworkPolicy podgate-quarantine in namespace {ns}: {state}")
-            print(f"  kubectl: kubectl apply -n {ns} -f {QUARANTINE.relative_to(QUARANTINE.parents[2])}")
+            print(f"  kubectl: kubectl apply -n {ns} -f {QUARANTINE_MANIFEST}")
             if kind.name != "pod":
                 print(f"  note: it isolates pods labelled {HOLD_LABEL}={HOLD_VALUE}: ", end="")
                 print(f"hold the pods of {kind.name}/{name} too")

@@ -110,10 +110,6 @@ class AccessRequest:
             )
         return self.target
 
-    def target_labels(self) -> Mapping[str, Any]:
-        labels = self.require_target().get("labels")
-        return labels if isinstance(labels, Mapping) else {}
-
     def target_annotations(self) -> Mapping[str, Any]:
         annotations = self.require_target().get("annotations")
         return annotations if isinstance(annotations, Mapping) else {}

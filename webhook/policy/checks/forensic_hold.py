@@ -14,7 +14,6 @@ Allowed: responders (params.responderGroups / responderUsers); `pods/status` (th
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -61,14 +60,6 @@ def resource_ref(kind: str, name: str) -> str:
 def release_command(kind: str, name: str, namespace: str) -> str:
     ns = f" -n {shlex.quote(namespace)}" if namespace else ""
     return f"podgate release {shlex.quote(resource_ref(kind, name))}{ns}"
-
-
-def release_patch(kind: str, name: str, namespace: str) -> str:
-    """The kubectl line that lifts a hold (what `podgate release` does)."""
-    patch = {"metadata": {"labels": {HOLD_LABEL: None}, "annotations": dict.fromkeys(HOLD_ANNOTATIONS)}}
-    ns = f" -n {shlex.quote(namespace)}" if namespace else ""
-    body = json.dumps(patch, separators=(",", ":"))
-    return f"kubectl patch {shlex.quote(resource_ref(kind, name))}{ns} --type merge -p {shlex.quote(body)}"
 
 
 @access_check("forensic-hold", params=Params, summary="held pods and workloads are frozen for responders")
