@@ -6,6 +6,7 @@ import copy
 import dataclasses
 
 import pytest
+from conftest import POLICIES as POLICIES_DIR
 from conftest import shared_review
 from incident_fixtures import (
     HOLD,
@@ -162,3 +163,27 @@ def test_exec_control_and_hold_together_on_exec() -> None:
     decision = evaluate(both, request_of(review, held_metadata()))
     assert not decision.allowed  # a grant to exec does not lift a hold
     assert decision.outcomes == {"exec-control": "pass", "forensic-hold": "fail"}
+
+
+def test_access_policies_with_namespace_selectors_follow_failure_policy_when_labels_are_unknown() -> None:
+    base = shipped("forensic-hold").policies[0]
+    from webhook.policy import load_policy_text
+
+    text = (
+        (POLICIES_DIR / "forensic-hold.yaml")
+        .read_text()
+        .replace(
+            "    operations: [UPDATE, DELETE, CONNECT]",
+            "    operations: [UPDATE, DELETE, CONNECT]\n    namespaceSelector: {matchLabels: {incident: frozen}}",
+        )
+    )
+    policies = load_policy_text(text)
+    assert policies.policies[0].name == base.name
+    request = request_of(held_delete())
+    unknown = evaluate(policies, request)
+    assert not unknown.allowed and "namespace labels of 'default' are not available" in unknown.notes[0]
+    assert evaluate(policies, dataclasses.replace(request, namespace_labels={"incident": "frozen"})).outcomes
+    assert evaluate(policies, dataclasses.replace(request, namespace_labels={})).allowed
+    ignore = load_policy_text(text.replace("failurePolicy: Fail", "failurePolicy: Ignore"))
+    skipped = evaluate(ignore, request)
+    assert skipped.allowed and "skipped (failurePolicy Ignore)" in skipped.notes[0]

@@ -134,3 +134,34 @@ def test_an_api_server_that_fails_leaves_holds_unknown_until_it_recovers(
     failing["on"] = False
     assert held.wait_synced(5)
     assert held.target_metadata("shop", "web") is not None
+
+
+def test_an_expired_watch_relists_and_drops_holds_lifted_meanwhile(
+    kube: KubeLoopback, cache: tuple[HeldPodCache, queue.Queue[Any]]
+) -> None:
+    held, events = cache
+    answers = [pod_list(api_pod("web"), api_pod("db")), pod_list(api_pod("db"), rv="250")]
+    kube.answer("GET", PODS, lambda call: answers.pop(0) if len(answers) > 1 else answers[0])
+    held.start()
+    assert held.wait_synced(5)
+    assert sorted(m["name"] for m in held.held()) == ["db", "web"]
+    unsynced: list[bool] = []
+    held._informer.add_event_handler("ERROR", lambda error: unsynced.append(held.synced))
+    # The API server's answer when the watch's resourceVersion is too old (etcd compacted it).
+    gone = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "too old resource version: 100 (240)",
+        "reason": "Expired",
+        "code": 410,
+    }
+    events.put({"type": "ERROR", "object": gone})
+    assert wait_for(lambda: [m["name"] for m in held.held()] == ["db"])
+    assert unsynced == [False]  # between the error and the new list, holds were "unknown"
+    lists = [c for c in kube.calls_to("GET", PODS) if "watch" not in c.query]
+    assert len(lists) == 2
+    last_watch = [c for c in kube.calls_to("GET", PODS) if "watch" in c.query][-1]
+    assert last_watch.query["resourceVersion"] == ["250"]
+    assert held.target_metadata("shop", "web") == {"name": "web", "namespace": "shop"}
