@@ -47,6 +47,7 @@ class Policy:
     rules: tuple[Rule, ...]
     mutations: tuple[Mutation, ...] = ()
     source: str = ""  # "file.yaml#0", where the policy was read from
+    pod_security_updates: bool = False  # judge UPDATEs as Pod Security Admission does (engine._judge)
     access_rules: tuple[AccessRule, ...] = ()  # a policy has access rules or pod rules, never both
 
     @property
