@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_incident.py
 
 Baseline: `evaluate` of a Pod CREATE (the shared kubectl-run sample) against policies/no-root.yaml.
-Each figure is the best of several rounds (the machine is shared and noisy), with its ratio to the
-baseline. Also: loading scan-verdicts with many reports, against loading no-root alone.
+Each figure is the best of several interleaved rounds (the machine is shared and noisy), with its
+ratio to the baseline; under load the ratios still move by ±30%. For a repeatable figure, count
+instructions: `valgrind --tool=callgrind` over N calls minus 0 calls (docs/incident-response.md).
+Also: loading scan-verdicts with many reports, against loading no-root alone.
 """
 
 from __future__ import annotations
