@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonpatch
 
+from . import sessions
 from .model import Policy, PolicySet, Rule
 from .pod_updates import significant_pod_update
 from .podspec import PodView, pod_view
@@ -51,6 +52,10 @@ class Request:
     user: UserInfo = field(default_factory=UserInfo)
     namespace_labels: Mapping[str, str] | None = None  # None: not known
     dry_run: bool = False
+    name: str = ""  # request.name: the pod a CONNECT or eviction names
+    # The metadata (labels, annotations) of the pod a CONNECT or eviction names, which the request does
+    # not carry: the front-end's held-pod cache fills it in. None: not known (see sessions.py).
+    target_metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,19 @@ class DeadlineExceeded(Exception):
 
 def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = None) -> Decision:
     """Judge one request. `deadline` is a time.monotonic() value after which evaluation stops."""
+    # Who may act on an object (sessions, holds: sessions.py) is judged before, and beside, its pod spec.
+    if sessions.judged_alone(request):  # CONNECT, DELETE, evictions: no pod spec to judge
+        return decide(*sessions.judge_access(policies, request))
+    decision = _evaluate_pod(policies, request, deadline)
+    if sessions.judged_beside(request, policies):  # UPDATEs, when some policy has access rules
+        violations, outcomes, notes = sessions.judge_access(policies, request)
+        return decide(
+            (*decision.violations, *violations), {**decision.outcomes, **outcomes}, (*decision.notes, *notes)
+        )
+    return decision
+
+
+def _evaluate_pod(policies: PolicySet, request: Request, deadline: float | None) -> Decision:
     # Short-circuits, in order; each says why nothing was judged.
     if request.operation not in JUDGED_OPERATIONS:
         return Decision(allowed=True, notes=(f"operation {request.operation} is not judged",))
@@ -85,7 +103,7 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
     for policy in policies:
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded(f"evaluation passed its deadline before policy {policy.name!r}")
-        if not context.applies(policy, notes):
+        if not policy.rules or not context.applies(policy, notes):
             continue
         matched_actions.update(policy.actions)
         if malformed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from .access import AccessCheckFn
 from .match import Exempter, Matcher
 from .registry import CheckFn, Mutator
 from .result import Action
@@ -15,6 +16,15 @@ class Rule:
     name: str
     check: str  # the registered check id
     run: CheckFn
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRule:
+    """A rule that judges who may act on an object (sessions, holds): see access.py."""
+
+    name: str
+    check: str  # the registered access check id
+    run: AccessCheckFn
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,7 @@ class Policy:
     mutations: tuple[Mutation, ...] = ()
     source: str = ""  # "file.yaml#0", where the policy was read from
     pod_security_updates: bool = False  # judge UPDATEs as Pod Security Admission does (engine._judge)
+    access_rules: tuple[AccessRule, ...] = ()  # a policy has access rules or pod rules, never both
 
     @property
     def denies(self) -> bool:
@@ -72,3 +83,9 @@ class PolicySet:
     @property
     def mutating(self) -> tuple[Policy, ...]:
         return tuple(p for p in self.policies if p.mutations)
+
+    @property
+    def data_sources(self) -> tuple[str, ...]:
+        """Files that checks read at load (scan reports): reload the set when they change, too."""
+        found = (getattr(r.run, "data_sources", ()) for p in self.policies for r in p.rules)
+        return tuple(dict.fromkeys(path for paths in found for path in paths))
