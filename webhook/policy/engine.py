@@ -128,14 +128,17 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
     """
     obj = request.object
     unchanged = MutationResult(patch=[], object=obj)
+    mutating = policies.mutating
+    if not mutating:  # the usual validating-only set: nothing to view, check or copy
+        return unchanged
     if request.operation not in JUDGED_OPERATIONS or request.subresource not in JUDGED_SUBRESOURCES:
         return unchanged
     pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
-    if pod is None or obj is None or shape_problems(obj, pod):
+    if pod is None or obj is None:
         return unchanged
     context = _Context(request, obj, pod)
-    chosen = [p for p in policies.mutating if context.applies(p, [])]
-    if not chosen:
+    chosen = [p for p in mutating if context.applies(p, [])]
+    if not chosen or shape_problems(obj, pod):  # the schema walk only when a mutation would run
         return unchanged
     mutated = copy.deepcopy(dict(obj))
     mutated_pod = pod_view(mutated, pod.kind)
