@@ -226,9 +226,13 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     violations: list[Violation] = []
     status = Status.PASS
     in_full = context.judged_in_full(policy)
+    # Most policies exempt no image and most rules find nothing: keep that path to one list() per rule.
+    exempts_image = policy.exemptions.exempts_image if policy.exemptions.images is not None else None
     for rule in policy.rules:
         try:
-            findings = [f for f in rule.run(pod) if not policy.exemptions.exempts_image(f.image)]
+            findings = list(rule.run(pod))
+            if findings and exempts_image is not None:
+                findings = [f for f in findings if not exempts_image(f.image)]
             if findings and not in_full:
                 findings = _introduced(rule, policy, findings, context)
         except Exception as exc:  # defence in depth: a check bug must not become an allow or a 500
