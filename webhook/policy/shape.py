@@ -26,8 +26,29 @@ from .podspec import PodView
 _ERROR = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
+class _PodNode(msgspec.Struct, gc=False):
+    """The pod (or template) node: its metadata and spec, type-checked in one pass."""
+
+    metadata: V1ObjectMeta | None = None
+    spec: V1PodSpec | None = None
+
+
 def shape_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
     """The first badly typed field of the pod or of the object's metadata, as [(path, problem)]."""
+    # The common case, a well-typed Pod, in one conversion; anything else (a template, or any problem)
+    # takes the field-by-field walk below, which finds and names the first bad field.
+    if not pod.prefix and pod.node is obj:
+        try:
+            msgspec.convert(obj, _PodNode, strict=True)
+        except msgspec.ValidationError:
+            pass
+        else:
+            return []
+    return field_by_field_problems(obj, pod)
+
+
+def field_by_field_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
+    """The reference walk: object metadata, template metadata, then the spec; the first problem."""
     metadata = obj.get("metadata")
     checks: list[tuple[Any, type, str]] = [(metadata, V1ObjectMeta, "metadata")]
     if pod.prefix:
