@@ -70,16 +70,30 @@ def put(obj: Any, path: tuple[Any, ...], value: Any) -> None:
     obj[path[-1]] = value
 
 
+def rich_cronjob() -> dict[str, Any]:
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": rich_pod()["spec"]}
+    job = {"metadata": {"labels": {"job": "x"}}, "spec": {"backoffLimit": 2, "template": template}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly", "annotations": {"a": "b"}},
+        "spec": {"schedule": "@daily", "jobTemplate": job},
+    }
+
+
 WRONG_VALUES = st.sampled_from(["x", "", 0, 7, -1, 1.5, True, False, None, [], ["x"], {}, {"k": 1}, 2**64])
-ALL_PATHS = [p for p in paths(rich_pod()) if p[0] in ("metadata", "spec")]
+SAMPLES = {"Pod": rich_pod, "CronJob": rich_cronjob}
+PATHS = {kind: [p for p in paths(build()) if p[0] in ("metadata", "spec")] for kind, build in SAMPLES.items()}
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), WRONG_VALUES), min_size=1, max_size=3))
-def test_one_pass_shape_check_reports_what_the_field_by_field_walk_reports(
-    corruptions: list[tuple[tuple[Any, ...], Any]],
-) -> None:
-    obj = rich_pod()
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_one_pass_shape_check_reports_what_the_field_by_field_walk_reports(data: st.DataObject) -> None:
+    kind = data.draw(st.sampled_from(sorted(SAMPLES)))
+    corruptions = data.draw(
+        st.lists(st.tuples(st.sampled_from(PATHS[kind]), WRONG_VALUES), min_size=1, max_size=3)
+    )
+    obj = SAMPLES[kind]()
     for path, value in corruptions:
         with contextlib.suppress(KeyError, IndexError, TypeError):  # an earlier one replaced a parent
             put(obj, path, value)
@@ -90,10 +104,10 @@ def test_one_pass_shape_check_reports_what_the_field_by_field_walk_reports(
 
 
 def test_a_well_formed_pod_and_a_bad_one_both_ways() -> None:
-    good = rich_pod()
-    view = pod_view(good)
-    assert view is not None
-    assert shape_problems(good, view) == field_by_field_problems(good, view) == []
+    for good in (rich_pod(), rich_cronjob()):
+        view = pod_view(good)
+        assert view is not None
+        assert shape_problems(good, view) == field_by_field_problems(good, view) == []
     bad = rich_pod()
     bad["metadata"]["labels"] = {"app": 1}  # metadata and spec both bad: metadata is reported first
     bad["spec"]["hostNetwork"] = "yes"

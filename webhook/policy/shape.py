@@ -35,16 +35,15 @@ class _PodNode(msgspec.Struct, gc=False):
 
 def shape_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
     """The first badly typed field of the pod or of the object's metadata, as [(path, problem)]."""
-    # The common case, a well-typed Pod, in one conversion; anything else (a template, or any problem)
-    # takes the field-by-field walk below, which finds and names the first bad field.
-    if not pod.prefix and pod.node is obj:
-        try:
-            msgspec.convert(obj, _PodNode, strict=True)
-        except msgspec.ValidationError:
-            pass
-        else:
-            return []
-    return field_by_field_problems(obj, pod)
+    # The common case, a well-typed pod, in one conversion of the pod (or template) node, after the
+    # workload's own metadata; on any problem, the field-by-field walk finds and names the first bad field.
+    try:
+        if pod.prefix and (metadata := obj.get("metadata")) is not None:
+            msgspec.convert(metadata, V1ObjectMeta, strict=True)
+        msgspec.convert(pod.node, _PodNode, strict=True)
+    except msgspec.ValidationError:
+        return field_by_field_problems(obj, pod)
+    return []
 
 
 def field_by_field_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
