@@ -19,7 +19,7 @@ import jsonpatch
 
 from .model import Policy, PolicySet, Rule
 from .pod_updates import significant_pod_update
-from .podspec import PodView, pod_view
+from .podspec import PodView, is_mapping, pod_view
 from .result import Action, Decision, Finding, Status, Violation
 from .shape import shape_problems
 
@@ -68,7 +68,7 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
     if request.subresource not in JUDGED_SUBRESOURCES:
         return Decision(allowed=True, notes=(f"subresource {request.subresource!r} is not judged",))
     obj = request.object
-    pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
+    pod = pod_view(obj, request.kind) if is_mapping(obj) else None
     if pod is None or obj is None:
         return Decision(allowed=True, notes=("the object carries no pod spec",))
 
@@ -102,6 +102,8 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
 def decide(violations: Iterable[Violation], outcomes: Mapping[str, Status], notes: Iterable[str]) -> Decision:
     """Fold violations into the answer: Deny → not allowed, Warn → warnings, Audit → annotations."""
     ordered = tuple(violations)
+    if not ordered:  # the usual answer: allowed, nothing to fold
+        return Decision(allowed=True, outcomes=dict(outcomes), notes=tuple(dict.fromkeys(notes)))
     warnings: list[str] = []
     audit: dict[str, list[str]] = {}
     for v in ordered:
@@ -133,7 +135,7 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
         return unchanged
     if request.operation not in JUDGED_OPERATIONS or request.subresource not in JUDGED_SUBRESOURCES:
         return unchanged
-    pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
+    pod = pod_view(obj, request.kind) if is_mapping(obj) else None
     if pod is None or obj is None:
         return unchanged
     context = _Context(request, obj, pod)
@@ -163,11 +165,11 @@ class _Context:
         self.request = request
         self.pod = pod
         metadata = obj.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
+        metadata = metadata if is_mapping(metadata) else {}
         namespace = request.namespace or metadata.get("namespace") or ""
         self.namespace = namespace if isinstance(namespace, str) else ""
         labels = metadata.get("labels")
-        self.object_labels: Mapping[str, Any] = labels if isinstance(labels, Mapping) else {}
+        self.object_labels: Mapping[str, Any] = labels if is_mapping(labels) else {}
         self._old_pod: PodView | bool | None = False  # False: not computed yet
 
     @property
@@ -175,7 +177,7 @@ class _Context:
         """The pod of `oldObject`, used on UPDATE to find what the update introduced."""
         if self._old_pod is False:
             old = self.request.old_object
-            self._old_pod = pod_view(old, self.pod.kind) if isinstance(old, Mapping) else None
+            self._old_pod = pod_view(old, self.pod.kind) if is_mapping(old) else None
         return self._old_pod  # type: ignore[return-value]
 
     def applies(self, policy: Policy, notes: list[str]) -> bool:

@@ -109,27 +109,27 @@ def pod_view(obj: Mapping[str, Any], kind: str | None = None) -> PodView | None:
         return None
     node: Any = obj
     for key in POD_TEMPLATE_PATHS[kind]:
-        node = node.get(key) if _is_mapping(node) else None
+        node = node.get(key) if is_mapping(node) else None
         if node is None:
             return None
-    if not _is_mapping(node):
+    if not is_mapping(node):
         return None
     prefix = _PREFIXES[kind]
     metadata = node.get("metadata")
     spec = node.get("spec")
-    if not _is_mapping(spec):
+    if not is_mapping(spec):
         return None
     return PodView(
         kind=kind,
         prefix=prefix,
         node=node,
-        metadata=metadata if _is_mapping(metadata) else {},
+        metadata=metadata if is_mapping(metadata) else {},
         spec=spec,
         containers=tuple(_containers(spec, f"{prefix}spec")),
     )
 
 
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     """isinstance(value, Mapping), answered without the ABC machinery for the usual plain dict."""
     return type(value) is dict or isinstance(value, Mapping)
 
@@ -141,7 +141,7 @@ def _containers(spec: Mapping[str, Any], spec_path: str) -> list[ContainerView]:
         if not isinstance(items, list):
             continue
         for index, container in enumerate(items):
-            if _is_mapping(container):
+            if is_mapping(container):
                 found.append(ContainerView(field, index, container, f"{spec_path}.{field}[{index}]"))
     return found
 
