@@ -86,7 +86,7 @@ SAMPLES = {"Pod": rich_pod, "CronJob": rich_cronjob}
 PATHS = {kind: [p for p in paths(build()) if p[0] in ("metadata", "spec")] for kind, build in SAMPLES.items()}
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_one_pass_shape_check_reports_what_the_field_by_field_walk_reports(data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(sorted(SAMPLES)))
@@ -114,6 +114,28 @@ def test_a_well_formed_pod_and_a_bad_one_both_ways() -> None:
     view = pod_view(bad)
     assert view is not None
     assert shape_problems(bad, view) == [("metadata.labels[...]", "must be a string, not an integer")]
+    workload = rich_cronjob()  # the workload's own metadata comes first, then the template's, then the spec
+    workload["metadata"]["annotations"] = {"a": True}
+    view = pod_view(workload)
+    assert view is not None
+    assert shape_problems(workload, view) == [
+        ("metadata.annotations[...]", "must be a string, not a boolean")
+    ]
+    workload["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"] = []
+    workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]["hostPID"] = "yes"
+    view = pod_view(workload)
+    assert view is not None
+    assert shape_problems(workload, view) == [
+        ("metadata.annotations[...]", "must be a string, not a boolean")
+    ]
+    del workload["metadata"]["annotations"]
+    assert shape_problems(workload, view) == [
+        ("spec.jobTemplate.spec.template.metadata.labels", "must be a mapping, not a list")
+    ]
+    del workload["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert shape_problems(workload, view) == [
+        ("spec.jobTemplate.spec.template.spec.hostPID", "must be a boolean, not a string")
+    ]
 
 
 def test_shape_check_of_other_mappings_matches_plain_dicts() -> None:
