@@ -62,7 +62,6 @@ def create_app(settings: Settings, *, tls: ReloadingTLS | None = None, watch: bo
         _start_watchers(runtime)
 
     app = Flask("podgate")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["podgate"] = runtime
 
     @app.post("/validate")
@@ -160,7 +159,10 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
     if request.mimetype != "application/json":
         metrics.BAD_REQUESTS.labels(status="415").inc()
         return _error(415, f"Content-Type is {request.content_type or 'missing'!r}: send application/json")
-    body = request.get_data(cache=False)
+    body = _read_body(runtime.settings.max_body_bytes)
+    if body is None:
+        metrics.BAD_REQUESTS.labels(status="413").inc()
+        return _error(413, _TOO_LARGE)
     try:
         review = parse_review(decode_json(body))
     except ReviewError as exc:
@@ -197,6 +199,35 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
     ).inc()
     _record(runtime, review, endpoint, mode, response, entry, elapsed)
     return _json(body_out)
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The body, or None when it is over `limit` (Content-Length or chunked alike).
+
+    An over-limit body is read and thrown away up to a few times the limit first, so that the client,
+    still sending, receives the 413 instead of a reset connection; past that the connection is dropped.
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        if declared <= _DRAIN_FACTOR * limit:
+            _drain(declared)
+        return None
+    stream = request.stream
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := stream.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            _drain(_DRAIN_FACTOR * limit - size)
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _drain(budget: int) -> None:
+    stream = request.stream
+    while budget > 0 and (chunk := stream.read(min(budget, 64 * 1024))):
+        budget -= len(chunk)
 
 
 def _validate(
@@ -334,12 +365,16 @@ def _error(status: int, message: str) -> Response:
 
 def _http_message(exc: HTTPException) -> str:
     if exc.code == 413:
-        return "the request body is over the size limit (3 MiB, like the API server's own object limit)"
+        return _TOO_LARGE
     if exc.code == 405:
         return f"method {request.method} is not allowed on {request.path}"
     if exc.code == 404:
         return f"no such endpoint {request.path}: use /validate, /mutate, /healthz, /readyz or /metrics"
     return str(exc.description or exc.name)
+
+
+_DRAIN_FACTOR = 4
+_TOO_LARGE = "the request body is over the size limit (3 MiB, like the API server's own object limit)"
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -72,7 +72,7 @@ def decode_json(body: bytes) -> Any:
         text = str(exc)
         if "utf-8" in text.lower():
             raise ReviewError(400, f"the request body is not valid UTF-8: {text}") from None
-        if "recursion" in text.lower():
+        if "depth" in text.lower() or "recursion" in text.lower():
             raise ReviewError(400, "the request body is nested too deeply to be an AdmissionReview") from None
         raise ReviewError(400, f"the request body is not JSON: {text}") from None
 
