@@ -128,37 +128,53 @@ def dev_certificates(out: Path, bind: str) -> dict[str, Path]:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
+    preflight(settings)
     # Before anything imports prometheus_client: every worker writes its metrics here, /metrics sums them.
     owned_dir = None
+    master_pid = os.getpid()
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         owned_dir = tempfile.mkdtemp(prefix="podgate-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = owned_dir
     try:
-        from ..policy import PolicyLoadError, load_policies
-        from ..reloading import CertificateError, ReloadingTLS
+        from ..reloading import ReloadingTLS
         from ..server import WebhookServer
 
-        try:  # fail at start with every problem listed, rather than serve nothing
-            load_policies(*settings.policies)
-        except PolicyLoadError as exc:
-            raise UsageError(str(exc)) from None
         tls = None
-        if not settings.insecure_plaintext:
-            assert settings.cert is not None and settings.key is not None
-            try:
-                tls = ReloadingTLS(settings.cert, settings.key, interval=settings.reload_interval)
-            except CertificateError as exc:
-                raise UsageError(str(exc)) from None
-        else:
+        if settings.insecure_plaintext:
             print(
                 "podgate serve: WARNING: plain HTTP (--insecure-plaintext), for development only",
                 file=sys.stderr,
             )
+        else:
+            assert settings.cert is not None and settings.key is not None
+            tls = ReloadingTLS(settings.cert, settings.key, interval=settings.reload_interval)
         WebhookServer(settings, tls).run()
         return ExitCode.OK
     finally:
-        if owned_dir:
+        # Worker processes leave through here too (gunicorn's SystemExit after fork): only the master
+        # that made the directory removes it.
+        if owned_dir and os.getpid() == master_pid:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
             shutil.rmtree(owned_dir, ignore_errors=True)
+
+
+def preflight(settings: Any) -> None:
+    """Refuse to start, with every problem listed, rather than serve nothing."""
+    import ssl
+
+    from ..policy import PolicyLoadError, load_policies
+
+    try:
+        load_policies(*settings.policies)
+    except PolicyLoadError as exc:
+        raise UsageError(str(exc)) from None
+    if not settings.insecure_plaintext:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(settings.cert), str(settings.key))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"cannot load the TLS certificate {settings.cert} and key {settings.key}: {exc}"
+            ) from None
 
 
 SAMPLE_REVIEW = """{
