@@ -52,7 +52,9 @@ def templated(kind: str, name: str, template_pod: dict[str, Any], namespace: str
     }
 
 
-def write_policy(directory: Path, name: str, *, actions: str = "[Deny]", excluded: str = "[kube-system]") -> Path:
+def write_policy(
+    directory: Path, name: str, *, actions: str = "[Deny]", excluded: str = "[kube-system]"
+) -> Path:
     """A no-root policy under another name and actions, in its own directory (a policy set)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.yaml"

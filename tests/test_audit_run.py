@@ -56,7 +56,9 @@ def test_pod_failing_behind_a_passing_controller_is_not_hidden() -> None:
 
 def test_pod_owned_by_a_kind_the_audit_cannot_judge_is_reported_itself() -> None:
     operated = bad_pod("db-0")
-    operated["metadata"]["ownerReferences"] = [{"kind": "Postgres", "name": "db", "uid": "u", "controller": True}]
+    operated["metadata"]["ownerReferences"] = [
+        {"kind": "Postgres", "name": "db", "uid": "u", "controller": True}
+    ]
     result = audit(_located(operated), load_policies(NO_ROOT))
     assert [r.ref for r in result.failing] == ["Pod/shop/db-0"]
 
@@ -80,8 +82,16 @@ def test_malformed_pod_spec_is_a_finding_naming_the_field() -> None:
 
 def test_namespace_labels_come_from_namespace_objects_seen_first(tmp_path: Path) -> None:
     policy = write_policy(tmp_path / "set", "prod-no-root")
-    policy.write_text(policy.read_text().replace("  match:\n", "  match:\n    namespaceSelector: {matchLabels: {env: prod}}\n"))
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"env": "prod"}}}
+    policy.write_text(
+        policy.read_text().replace(
+            "  match:\n", "  match:\n    namespaceSelector: {matchLabels: {env: prod}}\n"
+        )
+    )
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "shop", "labels": {"env": "prod"}},
+    }
     result = audit(_located(namespace, bad_pod("a"), bad_pod("b", namespace="dev")), load_policies(policy))
     assert [r.ref for r in result.failing] == ["Pod/shop/a", "Pod/dev/b"]  # dev: labels unknown, Fail judges
     assert any("namespace labels of 'dev' are not available" in n for n in result.notes)

@@ -16,7 +16,12 @@ from webhook.inputs import InputError
 
 
 def _listing(n: int) -> dict:
-    return {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [good_pod(f"p{i}") for i in range(n)]}
+    return {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+        "items": [good_pod(f"p{i}") for i in range(n)],
+    }
 
 
 def _names(found: list[Located]) -> list[str]:
@@ -89,19 +94,37 @@ def test_directories_are_walked_and_every_source_is_hashed(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("bad.json", '{"kind": "List", "items": [{"kind": "Pod"}, {"kind": ]}', "document 0: items[1]: invalid JSON"),
+        (
+            "bad.json",
+            '{"kind": "List", "items": [{"kind": "Pod"}, {"kind": ]}',
+            "document 0: items[1]: invalid JSON",
+        ),
         ("trunc.json", '{"kind": "Pod", "metadata": {"name": "x"', "document 0: invalid JSON"),
         ("dup.json", '{"kind": "Pod", "kind": "Pod"}', "duplicate key 'kind'"),
-        ("dupitem.json", '{"kind": "List", "items": [{"a": 1, "a": 2}]}', "items[0]: invalid JSON: duplicate key 'a'"),
-        ("notlist.json", '{"kind": "Pod", "items": []}', "document 0: has an `items` list but kind 'Pod' is not a List"),
-        ("bad.yaml", "kind: List\nitems:\n- kind: Pod\n- kind: [Pod\n", "document 0: items[1]: invalid YAML at line"),
+        (
+            "dupitem.json",
+            '{"kind": "List", "items": [{"a": 1, "a": 2}]}',
+            "items[0]: invalid JSON: duplicate key 'a'",
+        ),
+        (
+            "notlist.json",
+            '{"kind": "Pod", "items": []}',
+            "document 0: has an `items` list but kind 'Pod' is not a List",
+        ),
+        (
+            "bad.yaml",
+            "kind: List\nitems:\n- kind: Pod\n- kind: [Pod\n",
+            "document 0: items[1]: invalid YAML at line",
+        ),
         ("dup.yaml", "kind: List\nitems:\n- {kind: Pod, kind: Pod}\n", "items[0]: invalid YAML at line 3"),
         ("two.yaml", "kind: Pod\n---\nkind: [x\n", "document 1: invalid YAML at line"),
         ("alias.yaml", "kind: List\nitems:\n- *nope\n", "found undefined alias"),
         ("latin1.yaml", b"kind: Pod\nname: caf\xe9\n", "not UTF-8 text"),
     ],
 )
-def test_malformed_input_names_file_document_and_item(tmp_path: Path, name: str, text: str | bytes, message: str) -> None:
+def test_malformed_input_names_file_document_and_item(
+    tmp_path: Path, name: str, text: str | bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(InputError) as info:

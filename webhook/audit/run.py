@@ -86,6 +86,7 @@ class ObjectResult:
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "ref": self.ref,
             "kind": self.kind,
             "namespace": self.namespace,
             "name": self.name,

@@ -48,13 +48,7 @@ def render(context: ReportContext) -> str:
                         "rules": list(rules.values()),
                     }
                 },
-                "invocations": [
-                    {
-                        "executionSuccessful": True,
-                        "startTimeUtc": context.evidence.get("startedAt"),
-                        "endTimeUtc": context.evidence.get("finishedAt"),
-                    }
-                ],
+                "invocations": [_invocation(context)],
                 "properties": {"policySetDigest": context.evidence.get("policySet", {}).get("digest")},
                 "results": results,
             }
@@ -85,3 +79,11 @@ def _result(r: ObjectResult, f: Finding, rule_id: str, rule_index: int) -> dict[
 def _uri(file: str) -> str:
     path = Path(file)
     return path.as_uri() if path.is_absolute() else path.as_posix()
+
+
+def _invocation(context: ReportContext) -> dict[str, Any]:
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    for field, key in (("startTimeUtc", "startedAt"), ("endTimeUtc", "finishedAt")):
+        if context.evidence.get(key):
+            invocation[field] = context.evidence[key]
+    return invocation

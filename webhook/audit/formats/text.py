@@ -25,7 +25,7 @@ def render(context: ReportContext) -> str:
         f" {by_action['Audit']} audited"
     )
     if data["policies"]:
-        lines += ["", "By policy (failed/matched; namespaces with failures):"]
+        lines += ["", "By policy (objects failed/matched, owned objects included; namespaces with failures):"]
         for entry in data["policies"]:
             lines.append(f"  {entry['policy']}: {entry['failed']}/{entry['matched']}" + _errors(entry))
             for ns in entry["namespaces"]:
