@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from audit_helpers import bad_pod, good_pod
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webhook.audit.stream import Located, SourceDigest, read_sources
 from webhook.inputs import InputError
@@ -119,6 +121,7 @@ def test_directories_are_walked_and_every_source_is_hashed(tmp_path: Path) -> No
         ("dup.yaml", "kind: List\nitems:\n- {kind: Pod, kind: Pod}\n", "items[0]: invalid YAML at line 3"),
         ("two.yaml", "kind: Pod\n---\nkind: [x\n", "document 1: invalid YAML at line"),
         ("alias.yaml", "kind: List\nitems:\n- *nope\n", "found undefined alias"),
+        ("big.json", '{"kind": "Pod", "n": 9223372036854775808}', "document 0: invalid JSON: parse error: integer overflow"),
         ("latin1.yaml", b"kind: Pod\nname: caf\xe9\n", "not UTF-8 text"),
     ],
 )
@@ -136,3 +139,70 @@ def test_malformed_input_names_file_document_and_item(
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         list(read_sources([str(tmp_path / "nope.json")]))
+
+
+ITEM = """\
+- kind: Pod
+  metadata:
+    name: x
+    annotations: {a: "1", b: '2', c: 0x1F, d: 1.5e3, e: .inf, f: ~, g: null, h: yes, i: "true", j: 2026-01-01}
+    labels: &labels {app: web, tier: "007"}
+  spec:
+    base: &base {cpu: 100m, replicas: 3}
+    limits: {<<: *base, cpu: 200m}
+    both: {<<: [*base, {memory: 1Gi, cpu: 1}]}
+    selector: *labels
+    script: |
+      echo "hi"
+      exit 0
+    folded: >
+      one
+      two
+    tagged: [!!str 12, !!int "12", !!float "1", !!binary aGk=]
+    empty: []
+    nested: [[1, [2, {k: v}]], {}]
+"""
+
+
+def test_items_are_built_with_the_strict_loaders_types(tmp_path: Path) -> None:
+    from webhook.policy.yamlio import StrictLoader
+
+    path = tmp_path / "types.yaml"
+    path.write_text("kind: List\nitems:\n" + ITEM)
+    (found,) = read_sources([str(path)])
+    expected = yaml.load(ITEM, Loader=yaml.SafeLoader)[0]  # merges with overrides, as YAML means them
+    expected["metadata"]["annotations"]["j"] = "2026-01-01"  # timestamps stay strings, as in StrictLoader
+    expected["spec"]["both"]["cpu"] = (
+        "100m"  # the YAML spec: earlier merged mappings win (PyYAML gets it backwards)
+    )
+    assert found.object == expected
+    assert found.object["spec"]["limits"] == {"cpu": "200m", "replicas": 3}
+    assert found.object["spec"]["both"] == {"cpu": "100m", "replicas": 3, "memory": "1Gi"}
+    no_merges = ITEM.replace("    limits: {<<: *base, cpu: 200m}\n", "").replace(
+        "    both: {<<: [*base, {memory: 1Gi, cpu: 1}]}\n", ""
+    )
+    path.write_text("kind: List\nitems:\n" + no_merges)
+    (found,) = read_sources([str(path)])
+    assert found.object == yaml.load(no_merges, Loader=StrictLoader)[0]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=6), json_values, max_size=5), max_size=4))
+def test_streamed_items_equal_what_pyyaml_and_json_load(items: list[dict]) -> None:
+    listing = {"kind": "List", "items": items}
+    for text in (
+        yaml.safe_dump(listing),
+        yaml.safe_dump(listing, default_flow_style=True),
+        json.dumps(listing),
+    ):
+        found = list(read_sources(["-"], stdin=io.BytesIO(text.encode())))
+        assert [o.object for o in found] == items

@@ -22,6 +22,7 @@ import yaml
 
 from ..inputs import InputError, manifest_files
 from ..policy.yamlio import StrictLoader, describe_yaml_error
+from ._yaml_build import EventBuilder
 
 CHUNK = 64 * 1024
 
@@ -119,10 +120,17 @@ def _read_one(source: str, raw: BinaryIO, digests: list[SourceDigest] | None) ->
 
 
 def _looks_like_json(stream: Any) -> bool:
+    """JSON (ijson) or YAML (PyYAML)? YAML flow style also starts with `{`, but its keys need no quotes."""
     head = stream.peek(CHUNK)[:CHUNK].lstrip()
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip()
-    return head[:1] in (b"{", b"[")
+    if head[:1] not in (b"{", b"["):
+        return False
+    rest = head.lstrip(b"[ \t\r\n")
+    if rest[:1] == b"{":
+        rest = rest[1:].lstrip()
+        return rest[:1] in (b'"', b"}")
+    return rest[:1] in (b'"', b"]", b"-", b"t", b"f", b"n") or rest[:1].isdigit()
 
 
 # --- JSON (ijson) -------------------------------------------------------------------------------------
@@ -214,46 +222,45 @@ def check_list_document(rest: dict[str, Any], source: str, document: int) -> Non
 
 
 def yaml_objects(stream: IO[str], source: str) -> Iterator[Located]:
-    """Objects in a YAML stream: multi-document; List items composed and constructed one at a time."""
+    """Objects in a YAML stream: multi-document; List items built one at a time from parser events."""
     loader = StrictLoader(stream)
     document = 0
-    item: int | None = None
     try:
         loader.get_event()  # StreamStart
         while not loader.check_event(yaml.StreamEndEvent):
             start = loader.get_event()  # DocumentStart
             first = loader.peek_event()
+            builder = EventBuilder(loader)
             if isinstance(first, yaml.ScalarEvent) and first.value == "" and first.implicit[0]:
                 loader.get_event()  # an empty document (`---` followed by nothing)
-                loader.get_event()  # DocumentEnd
-                document += 1
-                continue
-            if not isinstance(first, yaml.MappingStartEvent) or first.anchor is not None:
-                node = _compose(loader, {})
-                yield Located(source, document, None, start.start_mark.line + 1, _construct(loader, node))
+            elif not isinstance(first, yaml.MappingStartEvent) or first.tag not in (None, "!"):
+                yield Located(source, document, None, start.start_mark.line + 1, builder.build())
             else:
-                yield from _yaml_mapping_document(loader, source, document)
+                yield from _yaml_mapping_document(builder, source, document)
             loader.get_event()  # DocumentEnd
             document += 1
     except yaml.YAMLError as exc:
-        at = f"{source}: document {document}" + (f": items[{item}]" if item is not None else "")
-        raise InputError(f"{at}: {describe_yaml_error(exc)}") from None
+        raise InputError(f"{source}: document {document}: {describe_yaml_error(exc)}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     finally:
         loader.dispose()
 
 
-def _yaml_mapping_document(loader: Any, source: str, document: int) -> Iterator[Located]:
+def _yaml_mapping_document(builder: EventBuilder, source: str, document: int) -> Iterator[Located]:
+    loader = builder.loader
     start = loader.get_event()  # MappingStart
-    anchors: dict[str, yaml.Node] = {}
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    rest: dict[str, Any] = {}
+    if start.anchor is not None:
+        builder.anchors[start.anchor] = rest
+    pairs: list[tuple[Any, Any, Any]] = []
     streamed = False
     while not loader.check_event(yaml.MappingEndEvent):
-        key = _compose(loader, anchors)
+        key_event = loader.peek_event()
+        key = builder.build()
         value_start = loader.peek_event()
-        is_items = isinstance(key, yaml.ScalarNode) and key.value == "items" and key.tag.endswith(":str")
-        if is_items and isinstance(value_start, yaml.SequenceStartEvent) and value_start.anchor is None:
+        is_items = key == "items" and isinstance(value_start, yaml.SequenceStartEvent)
+        if is_items and value_start.anchor is None and value_start.tag in (None, "!"):
             if streamed:
                 raise InputError(f"{source}: document {document}: duplicate key 'items'")
             streamed = True
@@ -262,7 +269,7 @@ def _yaml_mapping_document(loader: Any, source: str, document: int) -> Iterator[
             while not loader.check_event(yaml.SequenceEndEvent):
                 line = loader.peek_event().start_mark.line + 1
                 try:
-                    obj = _construct(loader, _compose(loader, anchors))
+                    obj = builder.build()
                 except yaml.YAMLError as exc:
                     raise InputError(
                         f"{source}: document {document}: items[{index}]: {describe_yaml_error(exc)}"
@@ -271,69 +278,12 @@ def _yaml_mapping_document(loader: Any, source: str, document: int) -> Iterator[
                 index += 1
             loader.get_event()
             continue
-        pairs.append((key, _compose(loader, anchors)))
-    end = loader.get_event()
-    node = yaml.MappingNode(
-        "tag:yaml.org,2002:map", pairs, start.start_mark, end.end_mark, flow_style=start.flow_style
-    )
-    rest = _construct(loader, node)
+        pairs.append((key_event, key, builder.build()))
+    loader.get_event()
+    builder.assign(rest, pairs, start)
     if streamed:
         if "items" in rest:
             raise InputError(f"{source}: document {document}: duplicate key 'items'")
         check_list_document(rest, source, document)
     else:
         yield Located(source, document, None, start.start_mark.line + 1, rest)
-
-
-def _construct(loader: Any, node: yaml.Node) -> Any:
-    return loader.construct_document(node)
-
-
-# PyYAML's stubs type marks as the pure-Python Mark; the C parser's events carry its own Mark class.
-_YAML: Any = yaml
-
-
-def _compose(loader: Any, anchors: dict[str, yaml.Node]) -> yaml.Node:
-    """One node from the event stream: what PyYAML's Composer does, which its C parser does not expose."""
-    event: Any = loader.get_event()
-    if isinstance(event, yaml.AliasEvent):
-        if event.anchor not in anchors:
-            raise _YAML.composer.ComposerError(
-                None, None, f"found undefined alias {event.anchor!r}", event.start_mark
-            )
-        return anchors[event.anchor]
-    node: yaml.Node
-    if isinstance(event, yaml.ScalarEvent):
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        node = _YAML.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-    elif isinstance(event, yaml.SequenceStartEvent):
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = loader.resolve(yaml.SequenceNode, None, event.implicit)
-        items: list[yaml.Node] = []
-        node = _YAML.SequenceNode(tag, items, event.start_mark, None, flow_style=event.flow_style)
-        if event.anchor is not None:
-            anchors[event.anchor] = node
-        while not loader.check_event(yaml.SequenceEndEvent):
-            items.append(_compose(loader, anchors))
-        node.end_mark = loader.get_event().end_mark
-        return node
-    elif isinstance(event, yaml.MappingStartEvent):
-        tag = event.tag
-        if tag is None or tag == "!":
-            tag = loader.resolve(yaml.MappingNode, None, event.implicit)
-        pairs: list[tuple[yaml.Node, yaml.Node]] = []
-        node = _YAML.MappingNode(tag, pairs, event.start_mark, None, flow_style=event.flow_style)
-        if event.anchor is not None:
-            anchors[event.anchor] = node
-        while not loader.check_event(yaml.MappingEndEvent):
-            pairs.append((_compose(loader, anchors), _compose(loader, anchors)))
-        node.end_mark = loader.get_event().end_mark
-        return node
-    else:  # pragma: no cover - the parser only emits the events above inside a document
-        raise _YAML.composer.ComposerError(None, None, f"unexpected {type(event).__name__}", event.start_mark)
-    if event.anchor is not None:
-        anchors[event.anchor] = node
-    return node
