@@ -121,7 +121,11 @@ def test_directories_are_walked_and_every_source_is_hashed(tmp_path: Path) -> No
         ("dup.yaml", "kind: List\nitems:\n- {kind: Pod, kind: Pod}\n", "items[0]: invalid YAML at line 3"),
         ("two.yaml", "kind: Pod\n---\nkind: [x\n", "document 1: invalid YAML at line"),
         ("alias.yaml", "kind: List\nitems:\n- *nope\n", "found undefined alias"),
-        ("big.json", '{"kind": "Pod", "n": 9223372036854775808}', "document 0: invalid JSON: parse error: integer overflow"),
+        (
+            "big.json",
+            '{"kind": "Pod", "n": 9223372036854775808}',
+            "document 0: invalid JSON: parse error: integer overflow",
+        ),
         ("latin1.yaml", b"kind: Pod\nname: caf\xe9\n", "not UTF-8 text"),
     ],
 )
@@ -187,7 +191,11 @@ def test_items_are_built_with_the_strict_loaders_types(tmp_path: Path) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63) + 1, 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
     ),
