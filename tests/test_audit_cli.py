@@ -133,6 +133,7 @@ def test_signed_report_verifies_and_an_edit_is_caught(
         (["audit"], "nothing to audit"),
         (["audit", "--cluster", "x.yaml"], "either manifest PATHs or --cluster"),
         (["audit", "-p", "P", "--compare", "A", "B", "x"], "either --policies or --compare"),
+        (["audit", "-n", "shop", "x.yaml"], "--namespace only apply with --cluster"),
         (["audit", "-p", "/nonexistent/policies", "x"], "/nonexistent/policies: no such file or directory"),
         (["audit", "-p", str(NO_ROOT), "/nonexistent/dump.json"], "/nonexistent/dump.json: cannot read"),
         (

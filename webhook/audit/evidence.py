@@ -3,21 +3,21 @@
 A JSON audit report carries an `evidence` block (podgate version, start and end times in UTC, the
 SHA-256 of every policy file and of the whole policy set, the SHA-256 and size of every input read, or
 the cluster and the resourceVersion of every list) and an `integrity` block: the SHA-256 of the report's
-canonical JSON (sorted keys, no spaces, UTF-8) without `integrity`, and optionally an Ed25519 signature
-of those same bytes. Anyone with the report can check the digest; with the public key, that the report
-came from the holder of the private key and was not changed since (`podgate audit-verify`).
+canonical JSON (sorted keys, no spaces, UTF-8, by orjson) without `integrity`, and optionally an Ed25519
+signature of those same bytes. Anyone with the report can check the digest; with the public key, that
+the report came from the holder of the private key and was not changed since (`podgate audit-verify`).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,9 +47,10 @@ def policy_set_evidence(policies: PolicySet) -> dict[str, Any]:
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:
-    """The bytes the digest and signature cover: the report without `integrity`, canonically encoded."""
+    """The bytes the digest and signature cover: the report without `integrity`, canonically encoded
+    (orjson: sorted keys, no spaces, UTF-8; the same function writes and verifies)."""
     body = {k: v for k, v in document.items() if k != INTEGRITY}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
 def load_private_key(path: str) -> Ed25519PrivateKey:

@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("nothing to audit: give manifest PATHs (or - for stdin), or --cluster")
     if args.paths and args.cluster:
         raise UsageError("audit either manifest PATHs or --cluster, not both")
+    live_only = [flag for flag, given in (("--namespace", args.namespace), ("--kubeconfig", args.kubeconfig),
+                 ("--context", args.context), ("--in-cluster", args.in_cluster)) if given]  # fmt: skip
+    if live_only and not args.cluster:
+        raise UsageError(f"{', '.join(live_only)} only apply with --cluster")
     signing_key = None
     if args.sign_key:
         try:

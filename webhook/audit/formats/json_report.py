@@ -57,9 +57,9 @@ def summary(result: AuditResult) -> dict[str, Any]:
 
 
 def render(context: ReportContext) -> str:
-    import json
+    import orjson
 
     from ..evidence import seal
 
     sealed = seal(document(context), context.extra.get("signing_key"))
-    return json.dumps(sealed, indent=2, ensure_ascii=False) + "\n"
+    return orjson.dumps(sealed, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
