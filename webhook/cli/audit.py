@@ -56,6 +56,12 @@ def register(subparsers: Any) -> None:
         "--max-report-results", type=_positive_int, default=500, help="PolicyReport: results per namespace"
     )
     out.add_argument("--sign-key", metavar="PEM", help="Ed25519 private key: sign the JSON report")
+    loop = parser.add_argument_group("continuous audit")
+    loop.add_argument("--interval", metavar="DURATION", help="keep auditing every DURATION (30s, 10m, 1h)")
+    loop.add_argument(
+        "--listen", default="0.0.0.0:9102", metavar="HOST:PORT", help="serve /metrics and /report here"
+    )
+    loop.add_argument("--runs", type=_positive_int, help="with --interval: stop after this many runs")
     parser.set_defaults(run=run)
 
 
@@ -80,11 +86,7 @@ def _positive_float(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audit.evidence import EvidenceError, load_private_key, policy_set_evidence, source_evidence, utc
-    from ..audit.formats.context import ReportContext
-    from ..audit.run import audit
-    from ..audit.stream import SourceDigest, read_sources
-    from ..inputs import InputError
+    from ..audit.evidence import EvidenceError, load_private_key
 
     if args.compare and args.policies:
         raise UsageError("give either --policies or --compare OLD NEW, not both")
@@ -96,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
                  ("--context", args.context), ("--in-cluster", args.in_cluster)) if given]  # fmt: skip
     if live_only and not args.cluster:
         raise UsageError(f"{', '.join(live_only)} only apply with --cluster")
+    if args.interval and "-" in args.paths:
+        raise UsageError("--interval re-reads its inputs every run: stdin (-) cannot be audited continuously")
     signing_key = None
     if args.sign_key:
         try:
@@ -105,12 +109,32 @@ def run(args: argparse.Namespace) -> int:
 
     old = _load(args.compare[0], "OLD") if args.compare else None
     policies = _load(args.compare[1], "NEW") if args.compare else _load_list(args.policies)
+    if args.interval:
+        return _continuous(args, policies, old, signing_key)
+
+    result, context = _audit_once(args, policies, old, signing_key)
+    text = _render(args.output, context)
+    if args.output_file:
+        try:
+            Path(args.output_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output-file {args.output_file}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    return _exit_code(args.fail_on, result)
+
+
+def _audit_once(args: argparse.Namespace, policies: Any, old: Any, signing_key: Any) -> tuple[Any, Any]:
+    from ..audit.evidence import policy_set_evidence, source_evidence, utc
+    from ..audit.formats.context import ReportContext
+    from ..audit.run import audit
+    from ..audit.stream import SourceDigest, read_sources
+    from ..inputs import InputError
 
     evidence: dict[str, Any] = {"policySet": policy_set_evidence(policies)}
     if old is not None:
         evidence["previousPolicySet"] = policy_set_evidence(old)
     digests: list[SourceDigest] = []
-    listing: Any = None
     try:
         if args.cluster:
             from ..audit.cluster import ClusterError, ClusterSource
@@ -136,7 +160,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     evidence["startedAt"] = utc(result.started)
     evidence["finishedAt"] = utc(result.finished)
-
     context = ReportContext(
         result=result,
         evidence=evidence,
@@ -144,15 +167,40 @@ def run(args: argparse.Namespace) -> int:
         max_results_per_report=args.max_report_results,
         extra={"signing_key": signing_key},
     )
-    text = _render(args.output, context)
-    if args.output_file:
-        try:
-            Path(args.output_file).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--output-file {args.output_file}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
-    return _exit_code(args.fail_on, result)
+    return result, context
+
+
+def _continuous(args: argparse.Namespace, policies: Any, old: Any, signing_key: Any) -> int:
+    import signal
+    import threading
+
+    from ..audit.continuous import AuditState, parse_duration, run_forever, serve
+
+    try:
+        interval = parse_duration(args.interval)
+    except ValueError as exc:
+        raise UsageError(f"--interval {exc}") from None
+    host, _, port = args.listen.rpartition(":")
+    if not port.isdigit():
+        raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT, e.g. 0.0.0.0:9102")
+    state = AuditState()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())  # a pod being stopped ends the loop cleanly
+
+    def once() -> tuple[Any, str]:
+        result, context = _audit_once(args, policies, old, signing_key)
+        return result, _render("json", context)
+
+    try:
+        with serve(state, host or "0.0.0.0", int(port)) as (bound_host, bound_port):
+            print(
+                f"podgate audit: serving /metrics and /report on {bound_host}:{bound_port}", file=sys.stderr
+            )
+            run_forever(state, once, interval, stop, max_runs=args.runs)
+    except OSError as exc:
+        raise UsageError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+    return ExitCode.OK
 
 
 def _render(output: str, context: Any) -> str:
