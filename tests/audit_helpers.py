@@ -1,0 +1,76 @@
+"""Builders shared by the audit tests: objects with owners, dumps, and test policy sets in tmp dirs."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from conftest import POLICIES, pod
+
+NO_ROOT = POLICIES / "no-root.yaml"
+
+ROOT_OK = {"securityContext": {"runAsNonRoot": True}}
+
+
+def good_pod(name: str, namespace: str = "shop", **meta: Any) -> dict[str, Any]:
+    obj = pod(**ROOT_OK)
+    obj["metadata"].update({"name": name, "namespace": namespace, "uid": f"uid-{name}", **meta})
+    return obj
+
+
+def bad_pod(name: str, namespace: str = "shop", **meta: Any) -> dict[str, Any]:
+    obj = pod()
+    obj["metadata"].update({"name": name, "namespace": namespace, "uid": f"uid-{name}", **meta})
+    return obj
+
+
+def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> dict[str, Any]:
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["ownerReferences"] = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": owner["kind"],
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+            "controller": True,
+        }
+    ]
+    return obj
+
+
+def templated(kind: str, name: str, template_pod: dict[str, Any], namespace: str = "shop") -> dict[str, Any]:
+    """A controller of `kind` whose pod template is `template_pod`'s metadata and spec."""
+    template = {"metadata": {"labels": {"app": name}}, "spec": copy.deepcopy(template_pod["spec"])}
+    spec: dict[str, Any] = {"selector": {"matchLabels": {"app": name}}, "template": template}
+    api = {"Job": "batch/v1"}.get(kind, "apps/v1")
+    return {
+        "apiVersion": api,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}"},
+        "spec": spec,
+    }
+
+
+def write_policy(
+    directory: Path, name: str, *, actions: str = "[Deny]", excluded: str = "[kube-system]"
+) -> Path:
+    """A no-root policy under another name and actions, in its own directory (a policy set)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.yaml"
+    path.write_text(
+        f"""apiVersion: podgate.io/v1alpha1
+kind: Policy
+metadata:
+  name: {name}
+spec:
+  description: Containers must not run as root.
+  remediation: Set runAsNonRoot to true.
+  actions: {actions}
+  match:
+    excludedNamespaces: {excluded}
+  rules:
+    - check: no-root
+"""
+    )
+    return path
