@@ -108,8 +108,13 @@ class ServiceConnection(http.client.HTTPSConnection):
 def test_the_probes_answer_over_https(server: int, tree: Path, container: dict[str, Any], probe: str) -> None:
     path = container[probe]["httpGet"]["path"]
     connection = ServiceConnection(server, tree / "certs" / "ca-bundle.crt")
-    connection.request("GET", path)
-    assert connection.getresponse().status == 200
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200
+    finally:
+        connection.close()
 
 
 def test_a_renewed_certificate_is_served_without_a_restart(server: int, tree: Path) -> None:
