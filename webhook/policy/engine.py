@@ -216,8 +216,9 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     in_full = context.judged_in_full(policy)
     for rule in policy.rules:
         try:
-            findings = [f for f in rule.run(pod) if not policy.exemptions.exempts_image(f.image)]
-            if findings and not in_full:
+            found = rule.run(pod) if rule.run_request is None else rule.run_request(pod, context.request)
+            findings = [f for f in found if not policy.exemptions.exempts_image(f.image)]
+            if findings and not in_full and rule.run_request is None:
                 findings = _introduced(rule, policy, findings, context)
         except Exception as exc:  # defence in depth: a check bug must not become an allow or a 500
             status = Status.ERROR
@@ -275,7 +276,7 @@ def _violation(policy: Policy, rule: Rule, finding: Finding) -> Violation:
         actions=policy.actions,
         path=finding.path,
         value=finding.value,
-        message=f"{finding.problem}: {finding.fix} [policy {policy.name}]",
+        message=f"{finding.problem}{': ' + finding.fix if finding.fix else ''} [policy {policy.name}]",
         remediation=policy.remediation,
     )
 

@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from . import mutations as _mutations  # noqa: F401  (registers the built-in mutators)
-from .document import PolicyDocument
+from .cel.rules import compile_rule
+from .document import ExpressionRule, PolicyDocument
 from .match import Exempter, Matcher
 from .model import Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
@@ -134,6 +135,11 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     spec = doc.spec
     rules: list[Rule] = []
     for i, rule in enumerate(spec.rules):
+        if isinstance(rule, ExpressionRule):
+            compiled = compile_rule(rule, f"spec.rules[{i}]", problem)
+            if compiled is not None:
+                rules.append(compiled)
+            continue
         check = CHECKS.get(rule.check)
         if check is None:
             known = ", ".join(sorted(CHECKS))
