@@ -8,7 +8,8 @@ The variables mean what they mean in a ValidatingAdmissionPolicy:
   params           the rule's `params` object (the binding's paramRef, once imported), else null
   namespaceObject  the Namespace (name and labels, as podgate knows them), null for cluster objects or
                    when its labels are not known
-  variables        the rule's `variables`, plus two podgate adds for every rule:
+  variables        the rule's `variables`, plus two podgate adds for every rule (unless the rule
+                   defines them itself, as an exported policy does for the API server):
     variables.podSpec      the pod spec wherever it hides (Pod spec, template spec, CronJob job template)
     variables.podMetadata  the pod's metadata (the template's for controllers), {} when absent
 
@@ -104,7 +105,8 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     ok = True
     variables: list[tuple[str, Compiled]] = []
     for i, variable in enumerate(rule.variables):
-        if variable.name in BUILTIN_VARIABLES or variable.name in (name for name, _ in variables):
+        # A rule may define podSpec/podMetadata itself (an exported policy does): its definition wins.
+        if variable.name in (name for name, _ in variables):
             problem(f"{path}.variables[{i}].name", f"variable name {variable.name!r} is already defined")
             ok = False
         compiled = compile_expression(variable.expression, f"{path}.variables[{i}].expression", problem)

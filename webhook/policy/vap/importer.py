@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..podspec import POD_KINDS
 from .resources import EPHEMERAL_CONTAINERS, RESOURCE_KINDS
 
 VAP_GROUP = "admissionregistration.k8s.io/"
@@ -114,13 +113,16 @@ def _import_binding(
     if not isinstance(actions, list) or not actions:
         problem(binding, "spec.validationActions", "required: a non-empty list of Deny, Warn, Audit")
         return
-    match = _match(source, binding, result, problem)
-    if match is None:
+    matched = _match(source, binding, result, problem)
+    if matched is None:
         return
+    match, conditions = matched
     rule: dict[str, Any] = {"name": policy_name}
     for key in ("variables", "matchConditions", "validations"):
         if pspec.get(key):
             rule[key] = pspec[key]
+    if conditions:
+        rule["matchConditions"] = [*(pspec.get("matchConditions") or []), *conditions]
     if pspec.get("auditAnnotations"):
         result.notes.append(f"{binding.file}: binding {name}: auditAnnotations are not supported; left out")
     rules = _with_params(rule, source, binding, others, used, result, problem)
@@ -234,30 +236,33 @@ def _selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
     return True
 
 
+Triple = tuple[str, str, str]  # (kind, subresource, operation), as the engine sees a request
+
+
 def _match(
     source: SourceDocument, binding: SourceDocument, result: ImportResult, problem: Problem
-) -> dict[str, Any] | None:
-    """podgate's `match` for the intersection of the policy's matchConstraints and the binding's."""
+) -> tuple[dict[str, Any], list[dict[str, str]]] | None:
+    """podgate's `match` for the intersection of the policy's matchConstraints and the binding's.
+
+    When the resource rules pick operations or the ephemeralcontainers subresource per kind (which a
+    podgate `match` cannot say), a match condition on the request says it exactly.
+    """
     constraints = _mapping(_get(source.document, "spec", "matchConstraints"))
     resources = _mapping(_get(binding.document, "spec", "matchResources"))
-    kinds = set(POD_KINDS)
-    operations = set(JUDGED)
-    policy_side = _resource_rules(constraints, source, "spec.matchConstraints", result, problem)
-    if policy_side is None:
+    triples = _triples(constraints, source, "spec.matchConstraints", result, problem)
+    if triples is None:
         return None
-    kinds &= policy_side[0]
-    operations &= policy_side[1]
     if resources.get("resourceRules"):
-        binding_side = _resource_rules(resources, binding, "spec.matchResources", result, problem)
+        binding_side = _triples(resources, binding, "spec.matchResources", result, problem)
         if binding_side is None:
             return None
-        kinds &= binding_side[0]
-        operations &= binding_side[1]
+        triples &= binding_side
     for side in (constraints, resources):
         for excluded in side.get("excludeResourceRules") or []:
-            if set(excluded.get("operations") or ["*"]) & {"*", *JUDGED}:
-                kinds -= _kinds_of(excluded)
-    if not kinds or not operations:
+            triples -= _rule_triples(excluded)
+    kinds = {kind for kind, _, _ in triples}
+    operations = {op for _, _, op in triples}
+    if not triples:
         problem(
             source,
             "spec.matchConstraints.resourceRules",
@@ -269,18 +274,32 @@ def _match(
         merged = _merge_selectors([_mapping(constraints.get(key)), _mapping(resources.get(key))])
         if merged:
             match[key] = merged
-    return match
+    full = {(k, sub, op) for k in kinds for op in operations for sub in _subresources(k)}
+    conditions = []
+    if triples != full:
+        allowed = ", ".join(f"'{k}/{sub}/{op}'" for k, sub, op in sorted(triples))
+        conditions.append(
+            {
+                "name": "resource-rules",
+                "expression": "(request.kind.kind + '/' + request.subResource + '/' + request.operation)"
+                f" in [{allowed}]",
+            }
+        )
+    return match, conditions
 
 
-def _resource_rules(
+def _subresources(kind: str) -> tuple[str, ...]:
+    return ("", "ephemeralcontainers") if kind == "Pod" else ("",)
+
+
+def _triples(
     spec: Mapping[str, Any], source: SourceDocument, path: str, result: ImportResult, problem: Problem
-) -> tuple[set[str], set[str]] | None:
+) -> set[Triple] | None:
     rules = spec.get("resourceRules")
     if not isinstance(rules, list) or not rules:
         problem(source, f"{path}.resourceRules", "required: the resources the policy applies to")
         return None
-    kinds: set[str] = set()
-    operations: set[str] = set()
+    found: set[Triple] = set()
     for i, rule in enumerate(rules):
         if not isinstance(rule, Mapping):
             problem(source, f"{path}.resourceRules[{i}]", "must be a mapping")
@@ -288,38 +307,35 @@ def _resource_rules(
         if rule.get("resourceNames"):
             problem(source, f"{path}.resourceRules[{i}].resourceNames", "not supported by podgate")
             return None
-        found = _kinds_of(rule)
-        ops = {op for op in rule.get("operations") or [] if op in ("*", *JUDGED)}
-        if "*" in ops:
-            ops = set(JUDGED)
-        ignored = sorted(
-            set(rule.get("resources") or []) - _resources_of(found) - {"*", EPHEMERAL_CONTAINERS}
-        )
+        found |= _rule_triples(rule)
+        known = {r for _, r in RESOURCE_KINDS} | {EPHEMERAL_CONTAINERS}
+        ignored = sorted(r for r in rule.get("resources") or [] if r not in known and "*" not in r)
         if ignored:
             result.notes.append(
                 f"{source.file}: {path}.resourceRules[{i}]: {', '.join(ignored)}:"
                 " no pod spec, not judged by podgate"
             )
-        kinds |= found
-        if found:
-            operations |= ops
-    return kinds, operations
+    return found
 
 
-def _kinds_of(rule: Mapping[str, Any]) -> set[str]:
+def _rule_triples(rule: Mapping[str, Any]) -> set[Triple]:
     groups = rule.get("apiGroups") or [""]
     resources = rule.get("resources") or []
-    kinds = set()
+    operations = [op for op in rule.get("operations") or ["*"] if op in ("*", *JUDGED)]
+    ops = set(JUDGED) if "*" in operations else set(operations)
+    found: set[Triple] = set()
     for (group, resource), kind in RESOURCE_KINDS.items():
-        if ("*" in groups or group in groups) and ("*" in resources or resource in resources):
-            kinds.add(kind)
-    if EPHEMERAL_CONTAINERS in resources and ("" in groups or "*" in groups):
-        kinds.add("Pod")
-    return kinds
-
-
-def _resources_of(kinds: set[str]) -> set[str]:
-    return {resource for (_, resource), kind in RESOURCE_KINDS.items() if kind in kinds}
+        if "*" not in groups and group not in groups:
+            continue
+        for wanted in resources:
+            main, _, sub = wanted.partition("/")
+            if main not in ("*", resource):
+                continue
+            subs = [""] if not sub else ([s for s in _subresources(kind) if s] if sub == "*" else [sub])
+            for subresource in subs:
+                if subresource in _subresources(kind):
+                    found |= {(kind, subresource, op) for op in ops}
+    return found
 
 
 def _merge_selectors(selectors: list[Mapping[str, Any]]) -> dict[str, Any]:
