@@ -228,22 +228,64 @@ def _exemptions(exemptions: Exemptions) -> list[dict[str, str]]:
 
 
 def glob_to_re2(glob: str) -> str:
-    """A shell glob (as fnmatch reads it) as an anchored RE2 pattern for CEL's `matches`."""
-    out, i = ["^"], 0
-    while i < len(glob):
+    """A shell glob as an anchored RE2 pattern for CEL's `matches`, with fnmatch's exact reading.
+
+    Bracket expressions follow fnmatch.translate (a `]` first in the set is literal, `!` negates, an
+    unclosed `[` is literal, reversed ranges are dropped); every literal is written as `\\x{..}`.
+    """
+    out, i, n = ["^"], 0, len(glob)
+    while i < n:
         c = glob[i]
-        close = glob.find("]", i + 2 if glob[i + 1 : i + 2] in ("!", "]") else i + 1) if c == "[" else -1
+        i += 1
         if c == "*":
             out.append(".*")
         elif c == "?":
             out.append(".")
-        elif close != -1:
-            body = glob[i + 1 : close]
-            body = "^" + body[1:] if body.startswith("!") else body
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = close
+        elif c == "[":
+            j = i
+            if j < n and glob[j] == "!":
+                j += 1
+            if j < n and glob[j] == "]":
+                j += 1
+            while j < n and glob[j] != "]":
+                j += 1
+            if j >= n:
+                out.append(_hex("["))
+                continue
+            out.append(_bracket(glob[i:j]))
+            i = j + 1
         else:
-            out.append(c if c.isalnum() or c == "_" else "\\" + c)
-        i += 1
+            out.append(_hex(c))
     out.append("$")
     return "".join(out)
+
+
+def _bracket(body: str) -> str:
+    negate = body.startswith("!")
+    chars = body[1:] if negate else body
+    # Chunks between range hyphens, as fnmatch splits them; a range whose ends are reversed is dropped.
+    chunks: list[str] = []
+    start, k = 0, 1  # a leading '-' is literal
+    while True:
+        k = chars.find("-", k)
+        if k < 0:
+            break
+        chunks.append(chars[start:k])
+        start, k = k + 1, k + 3
+    chunks.append(chars[start:])
+    for k in range(len(chunks) - 1, 0, -1):
+        if chunks[k - 1] and chunks[k] and chunks[k - 1][-1] > chunks[k][0]:
+            chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+            del chunks[k]
+    parts = []
+    for index, chunk in enumerate(chunks):
+        text = "".join(_hex(ch) for ch in chunk)
+        parts.append(text if index == 0 else "-" + text)
+    inner = "".join(parts)
+    if not inner:
+        return "[^\\x{0}-\\x{10FFFF}]" if not negate else "."  # fnmatch: an empty set matches nothing
+    return f"[{'^' if negate else ''}{inner}]"
+
+
+def _hex(char: str) -> str:
+    return char if char.isalnum() and char.isascii() else f"\\x{{{ord(char):x}}}"
