@@ -225,3 +225,18 @@ def test_cli_import_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["import", "vap", str(plain)]) == 2
     assert "no ValidatingAdmissionPolicy or binding found" in capsys.readouterr().err
     assert main(["import", "vap", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_kubernetes_match_condition_names_and_failure_policy_ignore() -> None:
+    spec = (
+        PODS
+        + """\
+  failurePolicy: Ignore
+  matchConditions:
+    - {name: Exclude_Leases, expression: "object.metadata.name != 'skip'"}
+  validations: [{expression: "object.spec.nope == 1"}]"""
+    )
+    policies = load_policy_text(vap(spec), "v.yaml")
+    decision = evaluate(policies, Request(object=pod()))
+    assert decision.allowed  # the evaluation error is ignored, as failurePolicy says
+    assert "ignored because its failurePolicy is Ignore" in decision.notes[0]

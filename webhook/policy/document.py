@@ -138,8 +138,17 @@ class Variable(Strict):
     expression: NonEmpty
 
 
+# A Kubernetes qualified name (as matchCondition names are): an optional DNS prefix and "/", then a name.
+QualifiedName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    ),
+]
+
+
 class MatchCondition(Strict):
-    name: Name
+    name: QualifiedName
     expression: NonEmpty
 
 
