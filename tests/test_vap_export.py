@@ -176,7 +176,7 @@ def pods(draw: Any) -> dict[str, Any]:
     return obj
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pods())
 def test_exported_policies_agree_with_podgate_on_generated_pods(obj: dict[str, Any]) -> None:
     request = with_namespace_labels(Request(object=obj))
