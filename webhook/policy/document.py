@@ -13,6 +13,7 @@ explains them. They describe the file only; `model.py` holds the compiled, ready
       actions: [Deny]                 # Deny | Warn | Audit (VAP validationActions)
       failurePolicy: Fail             # what an evaluation error means: Fail (deny) | Ignore
       strictUpdates: false            # true: judge UPDATEs in full, not only what they introduce
+      podSecurityUpdates: false       # true: judge UPDATEs as Pod Security Admission does
       match: {...}                    # operations, kinds, namespaces, selectors
       exemptions: {...}               # users, groups, service accounts, images
       rules: [{check: no-privileged, params: {...}}]   # or CEL: [{name: ..., validations: [...]}]
@@ -187,6 +188,9 @@ class PolicySpec(Strict):
     actions: list[Action] = Field(default_factory=lambda: list(DEFAULT_ACTIONS), min_length=1)
     failure_policy: Literal["Fail", "Ignore"] = "Fail"
     strict_updates: bool = False
+    # As Pod Security Admission: a Pod update that changes no image and adds no container is allowed
+    # unjudged; any other update, and every update of a workload, is judged in full.
+    pod_security_updates: bool = False
     match: MatchSpec = MatchSpec()
     exemptions: Exemptions = Exemptions()
     rules: list[RuleSpec] = Field(min_length=1)
@@ -201,6 +205,14 @@ class PolicySpec(Strict):
             # As in ValidatingAdmissionPolicy: a denial is already shown to the user.
             raise ValueError("Deny and Warn may not be combined (a denial is already shown to the user)")
         return actions
+
+    @model_validator(mode="after")
+    def _one_update_rule(self) -> PolicySpec:
+        if self.strict_updates and self.pod_security_updates:
+            raise ValueError(
+                "strictUpdates and podSecurityUpdates exclude each other: choose one update rule"
+            )
+        return self
 
 
 class Metadata(Strict):

@@ -18,6 +18,7 @@ from typing import Any
 import jsonpatch
 
 from .model import Policy, PolicySet, Rule
+from .pod_updates import significant_pod_update
 from .podspec import PodView, pod_view
 from .result import Action, Decision, Finding, Status, Violation
 from .shape import shape_problems
@@ -204,13 +205,21 @@ class _Context:
         return (
             request.operation != "UPDATE"
             or policy.strict_updates
+            or policy.pod_security_updates
             or request.subresource == "ephemeralcontainers"
             or self.old_pod is None
         )
 
+    def insignificant_pod_update(self) -> bool:
+        """A Pod UPDATE that Pod Security Admission lets through unjudged (see pod_updates.py)."""
+        old_pod = self.old_pod if self.request.operation == "UPDATE" and self.pod.kind == "Pod" else None
+        return old_pod is not None and not significant_pod_update(self.pod, old_pod)
+
 
 def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status, list[Violation]]:
     pod = context.pod
+    if policy.pod_security_updates and context.insignificant_pod_update():
+        return Status.PASS, []
     violations: list[Violation] = []
     status = Status.PASS
     in_full = context.judged_in_full(policy)

@@ -217,6 +217,7 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         rules=tuple(rules),
         mutations=tuple(mutations),
         source=f"{file}#{index}",
+        pod_security_updates=spec.pod_security_updates,
     )
 
 

@@ -46,6 +46,7 @@ class Policy:
     rules: tuple[Rule, ...]
     mutations: tuple[Mutation, ...] = ()
     source: str = ""  # "file.yaml#0", where the policy was read from
+    pod_security_updates: bool = False  # judge UPDATEs as Pod Security Admission does (engine._judge)
 
     @property
     def denies(self) -> bool:

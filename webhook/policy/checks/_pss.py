@@ -1,0 +1,99 @@
+"""Shared helpers of the Pod Security Standards checks (`pss-*`).
+
+The checks follow the upstream reference implementation (Pod Security Admission, `latest`), control
+by control: the same fields, the same allowed values, the same rules for which setting wins. Facts
+that several controls share live here, so every check reads them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from ..podspec import ContainerView, PodView
+from ..result import Finding
+
+# Seccomp and AppArmor profile types that keep a confinement in force.
+CONFINED_PROFILE_TYPES: Final = frozenset({"RuntimeDefault", "Localhost"})
+SECCOMP_FIX: Final = "set securityContext.seccompProfile.type to RuntimeDefault or Localhost"
+
+
+def security_context(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`node.securityContext` as a mapping ({} when unset or null)."""
+    return node.get("securityContext") or {}
+
+
+def is_windows(pod: PodView) -> bool:
+    """`spec.os.name: windows`: some restricted controls do not apply to Windows pods."""
+    return (pod.spec.get("os") or {}).get("name") == "windows"
+
+
+def in_user_namespace(pod: PodView) -> bool:
+    """`spec.hostUsers: false`: the pod runs in its own user namespace (KEP-127).
+
+    Root in a user namespace is not root on the node, so the reference relaxes the non-root controls
+    (and the baseline /proc mount control) for such pods; `hostUsers` itself is never restricted.
+    """
+    return pod.spec.get("hostUsers") is False
+
+
+def pod_context_path(pod: PodView, *fields: str) -> str:
+    return ".".join((pod.spec_path, "securityContext", *fields))
+
+
+def container_context_path(c: ContainerView, *fields: str) -> str:
+    return ".".join((c.path, "securityContext", *fields))
+
+
+def annotation_path(pod: PodView, key: str) -> str:
+    return f"{pod.metadata_path}.annotations['{key}']"
+
+
+def pod_label(pod: PodView) -> str:
+    return f"the pod ({pod.spec_path})"
+
+
+def proc_mount_findings(pod: PodView) -> Iterator[Finding]:
+    """Containers whose procMount is set to anything but Default (i.e. Unmasked)."""
+    for c in pod.containers:
+        proc_mount = security_context(c.spec).get("procMount")
+        if proc_mount is not None and proc_mount != "Default":
+            yield Finding(
+                path=container_context_path(c, "procMount"),
+                value=proc_mount,
+                problem=f'{c.label} must not set procMount "{proc_mount}" (it unmasks /proc)',
+                fix="remove securityContext.procMount or set it to Default",
+                image=c.image,
+            )
+
+
+def seccomp_type_findings(pod: PodView) -> tuple[list[Finding], bool]:
+    """Explicit seccompProfile settings whose type is not RuntimeDefault or Localhost.
+
+    Also returns whether the pod level sets an allowed profile (which containers then inherit).
+    """
+    findings = []
+    profile = security_context(pod.spec).get("seccompProfile")
+    pod_confined = profile is not None and profile.get("type") in CONFINED_PROFILE_TYPES
+    if profile is not None and not pod_confined:
+        findings.append(
+            Finding(
+                path=pod_context_path(pod, "seccompProfile", "type"),
+                value=profile.get("type"),
+                problem=f'{pod_label(pod)} must not set seccomp profile type "{profile.get("type") or ""}"',
+                fix=SECCOMP_FIX,
+            )
+        )
+    for c in pod.containers:
+        profile = security_context(c.spec).get("seccompProfile")
+        if profile is not None and profile.get("type") not in CONFINED_PROFILE_TYPES:
+            findings.append(
+                Finding(
+                    path=container_context_path(c, "seccompProfile", "type"),
+                    value=profile.get("type"),
+                    problem=f'{c.label} must not set seccomp profile type "{profile.get("type") or ""}"',
+                    fix=SECCOMP_FIX,
+                    image=c.image,
+                )
+            )
+    return findings, pod_confined
