@@ -183,6 +183,28 @@ def test_exported_policies_agree_with_podgate_on_generated_pods(obj: dict[str, A
     assert verdict(evaluate(NATIVE, request), PREFIX) == verdict(evaluate(PODGATE, request))
 
 
+def test_kubectl_debug_is_judged_only_when_it_adds_an_ephemeral_container() -> None:
+    # Pod Security Admission (podSecurityUpdates) judges an ephemeralcontainers update only when it adds
+    # or changes an ephemeral container; the export must agree, on a pod that already violates.
+    review = json.loads((SHARED_FIXTURES / "pod-update-ephemeralcontainers-kubectl-debug.json").read_text())
+    base = review_request(review)
+    assert base.object is not None and base.old_object is not None
+    privileged = copy.deepcopy(dict(base.object))
+    privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True, "runAsNonRoot": True}
+    privileged["spec"]["securityContext"] = {"runAsNonRoot": True}
+    unchanged = replace(base, object=privileged, old_object=privileged)
+    added = replace(
+        base,
+        object=privileged,
+        old_object={**privileged, "spec": {**privileged["spec"], "ephemeralContainers": []}},
+    )
+    for request_ in (unchanged, added):
+        request_ = with_namespace_labels(request_)
+        assert verdict(evaluate(NATIVE, request_), PREFIX) == verdict(evaluate(PODGATE, request_))
+    assert evaluate(PODGATE, with_namespace_labels(unchanged)).allowed
+    assert not evaluate(PODGATE, with_namespace_labels(added)).allowed
+
+
 def test_kube_system_stays_excluded() -> None:
     request = with_namespace_labels(Request(object=pod(), namespace="kube-system"))
     assert evaluate(NATIVE, request).allowed

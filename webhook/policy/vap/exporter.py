@@ -59,9 +59,13 @@ def _export(doc: PolicyDocument, result: ExportResult) -> None:
         )
     operations: list[str] = [op for op in spec.match.operations if spec.strict_updates or op == "CREATE"]
     if "UPDATE" in spec.match.operations and not spec.strict_updates:
+        how = (
+            "as Pod Security Admission does (podSecurityUpdates)"
+            if spec.pod_security_updates
+            else "only what an update introduces (strictUpdates: false)"
+        )
         result.left_out.append(
-            f"{name}: UPDATE (except kubectl debug) stays with the webhook: podgate judges only what an"
-            " update introduces (strictUpdates: false)"
+            f"{name}: UPDATE (except kubectl debug) stays with the webhook: podgate judges {how}"
         )
     variables = [
         {"name": "podSpec", "expression": POD_SPEC_CEL},
@@ -94,6 +98,8 @@ def _export(doc: PolicyDocument, result: ExportResult) -> None:
             by_alias=True, exclude_defaults=True
         )
     conditions += _exemptions(spec.exemptions)
+    if spec.pod_security_updates and not spec.strict_updates:
+        conditions.append(SIGNIFICANT_EPHEMERAL_UPDATE)
     vap_name = f"{PREFIX}{name}"
     vap_spec: dict[str, Any] = {
         "failurePolicy": spec.failure_policy,
@@ -120,6 +126,21 @@ def _export(doc: PolicyDocument, result: ExportResult) -> None:
             "spec": {"policyName": vap_name, "validationActions": list(spec.actions)},
         }
     )
+
+
+def _ephemeral(obj: str) -> str:
+    field = f"{obj}.spec.ephemeralContainers"
+    return f"(has({field}) && {field} != null ? {field} : [])"
+
+
+# pod_updates.significant_pod_update for `kubectl debug` (pods/ephemeralcontainers, where only ephemeral
+# containers can change): judged only when an ephemeral container is new or has a new image.
+SIGNIFICANT_EPHEMERAL_UPDATE = {
+    "name": "significant-ephemeral-update",
+    "expression": "request.operation != 'UPDATE' || oldObject == null || "
+    f"{_ephemeral('object')}.exists(c, !{_ephemeral('oldObject')}.exists(o, o.name == c.name"
+    " && (has(o.image) ? o.image : '') == (has(c.image) ? c.image : '')))",
+}
 
 
 def _rule(rule: CheckRule | ExpressionRule) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
