@@ -25,6 +25,10 @@ from .shape import shape_problems
 
 JUDGED_OPERATIONS = frozenset({"CREATE", "UPDATE"})
 JUDGED_SUBRESOURCES = frozenset({"", "ephemeralcontainers"})
+# Kinds whose pod spec the API server refuses to change on UPDATE (a Pod's spec, a Job's template),
+# so the mutating webhook patches them on CREATE only. Pods' `ephemeralcontainers` subresource is the
+# exception: there, only the ephemeral containers being added are mutated.
+IMMUTABLE_POD_KINDS = frozenset({"Pod", "Job"})
 INPUT_POLICY = "podgate-input"  # the pseudo-policy name of "this pod spec is malformed"
 
 
@@ -125,6 +129,8 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
     The patch is the diff between the object as received and its mutated copy (never hand-built), so it
     applies cleanly to what the API server holds, creates missing parents and escapes `~` and `/`.
     Mutators only fill in what is absent, so mutating the mutated object gives an empty patch.
+    Immutable fields are never patched: a Pod or Job is mutated on CREATE only, and on the
+    `pods/ephemeralcontainers` subresource only the ephemeral containers being added change.
     """
     obj = request.object
     unchanged = MutationResult(patch=[], object=obj)
@@ -132,6 +138,10 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
         return unchanged
     pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
     if pod is None or obj is None or shape_problems(obj, pod):
+        return unchanged
+    ephemeral_only = request.subresource == "ephemeralcontainers"
+    if request.operation == "UPDATE" and pod.kind in IMMUTABLE_POD_KINDS and not ephemeral_only:
+        # The API server refuses any change to these fields on UPDATE: a patch would fail the request.
         return unchanged
     context = _Context(request, obj, pod)
     chosen = [p for p in policies.mutating if context.applies(p, [])]
@@ -145,10 +155,35 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
         for mutation in policy.mutations:
             mutation.compiled.apply(mutated_pod)
             applied.append(f"{policy.name}/{mutation.name}")
+    if ephemeral_only:
+        mutated = _keep_new_ephemeral_containers(obj, mutated, request.old_object)
     if mutated == obj:
         return MutationResult(patch=[], object=obj, applied=tuple(applied))
     patch = jsonpatch.make_patch(obj, mutated).patch
     return MutationResult(patch=list(patch), object=mutated, applied=tuple(applied))
+
+
+def _keep_new_ephemeral_containers(
+    obj: Mapping[str, Any], mutated: dict[str, Any], old_object: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """On `pods/ephemeralcontainers` only the ephemeral containers being added may change.
+
+    Everything else in a running pod (and every ephemeral container it already has) is immutable: the
+    API server would refuse a patch that touches it. So the result is the object as received with only
+    the new ephemeral containers taken from the mutated copy (new: a name `oldObject` does not have).
+    """
+    old_spec = old_object.get("spec") if isinstance(old_object, Mapping) else None
+    old_items = old_spec.get("ephemeralContainers") if isinstance(old_spec, Mapping) else None
+    existing = {c.get("name") for c in old_items or () if isinstance(c, Mapping)}
+    kept = copy.deepcopy(dict(obj))
+    kept_items = kept["spec"].get("ephemeralContainers")
+    if kept_items:
+        mutated_items = mutated["spec"]["ephemeralContainers"]  # mutators never add or remove items
+        kept["spec"]["ephemeralContainers"] = [
+            before if isinstance(before, Mapping) and before.get("name") in existing else after
+            for before, after in zip(kept_items, mutated_items, strict=True)
+        ]
+    return kept
 
 
 class _Context:

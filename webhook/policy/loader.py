@@ -258,27 +258,67 @@ def _duplicate_names(policies: list[Policy]) -> list[Problem]:
 
 
 def _mutation_conflicts(policies: list[Policy]) -> list[Problem]:
-    """Two mutations that set the same field would make the result depend on order: refuse them."""
-    owner: dict[str, str] = {}
+    """Two mutations that set the same field would make the result depend on order: refuse them.
+
+    "The same field" includes a field and a part of it: a mutation that sets `metadata.labels` and one
+    that sets `metadata.labels.app` overlap, and `containers[*]` overlaps `containers[0]`.
+    """
+    claimed: list[tuple[tuple[str, ...], str, str]] = []  # (target segments, target, owner)
     found = []
     for policy in policies:
         for i, mutation in enumerate(policy.mutations):
             here = f"policy {policy.name!r} mutation {mutation.name!r}"
             for target in sorted(mutation.compiled.targets):
-                if target in owner and owner[target] != here:
-                    file, _, index = policy.source.rpartition("#")
-                    found.append(
-                        Problem(
-                            file,
-                            int(index),
-                            f"spec.mutations[{i}]",
-                            f"{here} sets {target}, which {owner[target]} also sets; "
-                            "only one mutation may set a field",
-                        )
+                segments = target_segments(target)
+                clash = next(
+                    (
+                        (other, owner)
+                        for seg, other, owner in claimed
+                        if owner != here and _overlap(seg, segments)
+                    ),
+                    None,
+                )
+                if clash is None:
+                    claimed.append((segments, target, here))
+                    continue
+                other, owner = clash
+                file, _, index = policy.source.rpartition("#")
+                what = (
+                    f"sets {target}, which {owner} also sets"
+                    if other == target
+                    else (f"sets {target}, which overlaps {other} set by {owner}")
+                )
+                found.append(
+                    Problem(
+                        file,
+                        int(index),
+                        f"spec.mutations[{i}]",
+                        f"{here} {what}; only one mutation may set a field",
                     )
-                else:
-                    owner[target] = here
+                )
     return found
+
+
+def target_segments(target: str) -> tuple[str, ...]:
+    """`metadata.labels['app.kubernetes.io/name']` -> ("metadata", "labels", "app.kubernetes.io/name").
+
+    A key with dots or slashes is written in brackets (quoted or not); `[*]` and `[0]` are list items.
+    """
+    segments: list[str] = []
+    for dotted, bracketed in _TARGET_SEGMENT.findall(target):
+        segments.append(dotted or bracketed.strip("'\""))
+    return tuple(segments)
+
+
+_TARGET_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """One target is the other or a part of it; `*` stands for any list index."""
+    return all(
+        x == y or (x == "*" and y.isdigit()) or (y == "*" and x.isdigit())
+        for x, y in zip(a, b, strict=False)  # the shorter one is a prefix of the longer
+    )
 
 
 def validation_problems(exc: ValidationError) -> list[tuple[str, str]]:
