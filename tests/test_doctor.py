@@ -62,14 +62,24 @@ def drop(kind: str) -> Callable[[Objects], None]:
 
 
 def set_webhook(field: str, value: Any) -> Callable[[Objects], None]:
+    """Set `field` on every webhook of the validating and the mutating configuration."""
+
     def change(objects: Objects) -> None:
-        webhook = one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]
-        if value is None:
-            webhook.pop(field, None) if "." not in field else webhook["clientConfig"].pop(field.split(".")[1])
-        elif "." in field:
-            webhook["clientConfig"][field.split(".")[1]] = value
-        else:
-            webhook[field] = value
+        for configuration in objects:
+            if configuration["kind"] not in (
+                "ValidatingWebhookConfiguration",
+                "MutatingWebhookConfiguration",
+            ):
+                continue
+            webhook = configuration["webhooks"][0]
+            if value is None:
+                webhook.pop(field, None) if "." not in field else webhook["clientConfig"].pop(
+                    field.split(".")[1]
+                )
+            elif "." in field:
+                webhook["clientConfig"][field.split(".")[1]] = value
+            else:
+                webhook[field] = value
 
     return change
 
@@ -274,7 +284,7 @@ def test_cli_refuses_with_reasons_and_exit_code_1(
 
 def test_cli_renders_a_kustomize_directory(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", str(tree / "manifests" / "overlays" / "enforce")]) == 0
-    assert "ok: 1 webhook(s)" in capsys.readouterr().out
+    assert "ok: 2 webhook(s)" in capsys.readouterr().out
 
 
 def test_cli_checks_the_given_certificate_when_no_secret_is_rendered(

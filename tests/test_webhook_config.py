@@ -181,4 +181,7 @@ def test_a_broken_policy_set_generates_nothing(tmp_path: Path, capsys: pytest.Ca
 def test_stdout_prints_the_configurations(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["webhook-config", "--stdout", "--policies", str(ROOT / "policies")]) == 0
     documents = list(yaml.safe_load_all(capsys.readouterr().out))
-    assert [d["kind"] for d in documents] == ["ValidatingWebhookConfiguration"]
+    assert [d["kind"] for d in documents] == [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ]

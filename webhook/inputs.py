@@ -4,6 +4,12 @@ Accepted: YAML or JSON, multi-document files, `kind: List` (and `PodList`, `Depl
 `kubectl get -o yaml|json` prints them), and whole AdmissionReview requests, whose operation,
 userInfo, oldObject, subresource and dryRun then become the request context. Documents are read
 lazily, one at a time, so a large dump never has to be held in memory as a whole.
+
+Speed: a `.json` file is decoded by orjson in one call (tens of times faster than any YAML loader);
+if orjson refuses it (a multi-document stream, YAML in a .json file) it is read as YAML like any other
+file. JSON decoding keeps the last of two equal keys, as the API server's own JSON decoder does, so
+the CLI sees the value the cluster would see. YAML is read by PyYAML's C loader (libyaml) with the strict
+constructor of `yamlio` (duplicate keys are errors, timestamps stay strings).
 """
 
 from __future__ import annotations
@@ -118,6 +124,11 @@ def _mapping_or_none(value: Any) -> Mapping[str, Any] | None:
 
 
 def _documents(source: str, stdin: TextIO) -> Iterator[tuple[int, Any]]:
+    if source != "-" and source.endswith(".json"):
+        document = _json_document(source)
+        if document is not _NOT_JSON:
+            yield 0, document
+            return
     try:
         stream: TextIO = stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
@@ -132,3 +143,21 @@ def _documents(source: str, stdin: TextIO) -> Iterator[tuple[int, Any]]:
         raise InputError(f"{source}: document {count}: {describe_yaml_error(exc)}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+
+
+_NOT_JSON = object()
+
+
+def _json_document(source: str) -> Any:
+    """The one JSON document in `source`, or _NOT_JSON when orjson cannot read it (YAML will try)."""
+    import orjson
+
+    try:
+        with open(source, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
