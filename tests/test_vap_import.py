@@ -240,3 +240,19 @@ def test_kubernetes_match_condition_names_and_failure_policy_ignore() -> None:
     decision = evaluate(policies, Request(object=pod()))
     assert decision.allowed  # the evaluation error is ignored, as failurePolicy says
     assert "ignored because its failurePolicy is Ignore" in decision.notes[0]
+
+
+def test_podgate_test_runs_native_policies_with_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(FIXTURES / "vap")]) == 0
+    assert "3 case(s): 3 passed, 0 failed" in capsys.readouterr().out
+
+
+def test_podgate_evaluate_judges_with_native_policies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "deployment.yaml"
+    manifest.write_text(yaml.safe_dump(deployment(5)))
+    args = ["evaluate", "-p", str(REPLICA_LIMIT), str(manifest)]
+    assert main([*args, "--namespace-labels", "env=prod"]) == 1
+    assert "replicas must be no greater than 3 [policy replica-limit-prod]" in capsys.readouterr().out
+    assert main([*args, "--namespace-labels", "env=dev"]) == 0
