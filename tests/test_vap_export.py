@@ -30,6 +30,7 @@ from webhook.inputs import object_request, review_request
 from webhook.policy import Decision, PolicySet, Request, evaluate, load_policies, load_policy_text
 from webhook.policy.cel.library import admission_env
 from webhook.policy.document import PolicyDocument
+from webhook.policy.engine import INPUT_POLICY
 from webhook.policy.loader import policy_files
 from webhook.policy.vap.exporter import PREFIX, export_documents, glob_to_re2
 from webhook.policy.vap.translators import TRANSLATORS
@@ -81,7 +82,11 @@ def with_namespace_labels(request: Request) -> Request:
 
 
 def verdict(decision: Decision, prefix: str = "") -> tuple[bool, list[str]]:
-    return decision.allowed, sorted({v.policy.removeprefix(prefix) for v in decision.violations})
+    """Allowed, and which policies were violated (exported ones named as their podgate originals)."""
+    names = {
+        v.policy if v.policy == INPUT_POLICY else v.policy.removeprefix(prefix) for v in decision.violations
+    }
+    return decision.allowed, sorted(names)
 
 
 def fixture_requests() -> list[tuple[str, Request]]:
@@ -90,7 +95,13 @@ def fixture_requests() -> list[tuple[str, Request]]:
         found.append((path.name, review_request(json.loads(path.read_text()))))
     for path in sorted(POLICIES.rglob("tests/**/*.yaml")):
         for index, doc in enumerate(yaml.safe_load_all(path.read_text())):
-            if isinstance(doc, dict) and doc.get("kind") not in (None, "PolicyTest"):
+            if isinstance(doc, dict) and doc.get("kind") == "PolicyTest":  # objects written inline in cases
+                for case in doc.get("spec", {}).get("cases", []):
+                    if isinstance(case.get("object"), dict):
+                        found.append(
+                            (f"{path.relative_to(ROOT)}#{case['name']}", object_request(case["object"]))
+                        )
+            elif isinstance(doc, dict) and doc.get("kind") is not None:
                 if doc.get("kind") == "AdmissionReview":
                     found.append((f"{path.relative_to(ROOT)}#{index}", review_request(doc)))
                 else:
