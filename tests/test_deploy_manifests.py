@@ -17,7 +17,7 @@ from webhook.cli import main
 from webhook.deploy.doctor import Installation, diagnose
 from webhook.deploy.objects import K8sObject
 from webhook.deploy.webhook_config import KIND_RESOURCES
-from webhook.policy import PolicySet, Request, evaluate, load_policies, load_policy_text
+from webhook.policy import PolicySet, Request, evaluate, load_policies, load_policy_text, mutate
 from webhook.policy.podspec import POD_KINDS
 
 KUBERNETES_VERSION = "1.37.0"
@@ -76,10 +76,36 @@ def test_the_schema_validation_can_fail(rendered: dict[str, list[dict[str, Any]]
 def test_webhooks_cannot_lock_the_cluster(
     tree: Path, rendered: dict[str, list[dict[str, Any]]], overlay: str, failure_policy: str
 ) -> None:
+    """Both configurations (the shipped policies validate and mutate) have the same lock-out safety."""
     objects = rendered[overlay]
-    config = one(objects, "ValidatingWebhookConfiguration")
-    (hook,) = config["webhooks"]
-    assert hook["failurePolicy"] == failure_policy
+    bundle = (tree / "certs" / "ca-bundle.crt").read_bytes()
+    for kind, path in (
+        ("ValidatingWebhookConfiguration", "/validate"),
+        ("MutatingWebhookConfiguration", "/mutate"),
+    ):
+        (hook,) = one(objects, kind)["webhooks"]
+        assert_hook_cannot_lock_the_cluster(hook, failure_policy, path, bundle)
+        if kind == "MutatingWebhookConfiguration":
+            # Run again if a later mutating webhook changed the pod, so podgate's defaults still hold.
+            assert hook["reinvocationPolicy"] == "IfNeeded"
+        else:
+            assert "reinvocationPolicy" not in hook  # not a field of a validating webhook
+    secret = one(objects, "Secret")
+    assert secret["type"] == "kubernetes.io/tls"
+    assert secret["metadata"] == {
+        "name": "podgate-tls",
+        "namespace": "podgate-system",
+        "labels": {"app.kubernetes.io/part-of": "podgate"},
+    }
+    served = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
+    ca = x509.load_pem_x509_certificate(bundle)
+    served.verify_directly_issued_by(ca)
+
+
+def assert_hook_cannot_lock_the_cluster(
+    hook: dict[str, Any], failure_policy: str, path: str, bundle: bytes
+) -> None:
+    assert hook["failurePolicy"] == failure_policy, hook["name"]
     assert hook["admissionReviewVersions"] == ["v1"]
     assert hook["sideEffects"] == "None"
     assert hook["matchPolicy"] == "Equivalent"
@@ -96,26 +122,15 @@ def test_webhooks_cannot_lock_the_cluster(
     assert hook["clientConfig"]["service"] == {
         "name": "podgate",
         "namespace": "podgate-system",
-        "path": "/validate",
+        "path": path,
         "port": 443,
     }
     # The caBundle is the CA bundle written by `podgate certs generate` (kustomize wraps its base64).
-    bundle = base64.b64decode("".join(hook["clientConfig"]["caBundle"].split()))
-    assert bundle == (tree / "certs" / "ca-bundle.crt").read_bytes()
-    secret = one(objects, "Secret")
-    assert secret["type"] == "kubernetes.io/tls"
-    assert secret["metadata"] == {
-        "name": "podgate-tls",
-        "namespace": "podgate-system",
-        "labels": {"app.kubernetes.io/part-of": "podgate"},
-    }
-    served = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
-    ca = x509.load_pem_x509_certificate(bundle)
-    served.verify_directly_issued_by(ca)
-    # Every kind the engine judges is sent, plus kubectl debug's subresource.
+    assert base64.b64decode("".join(hook["clientConfig"]["caBundle"].split())) == bundle, hook["name"]
+    # Every kind the engine judges is sent, plus kubectl debug's subresource; never a cluster-scoped one.
     resources = {r for rule in hook["rules"] for r in rule["resources"]}
     assert resources == {KIND_RESOURCES[k][2] for k in POD_KINDS} | {"pods/ephemeralcontainers"}
-    assert not by_kind(objects, "MutatingWebhookConfiguration")  # no shipped policy mutates yet
+    assert {rule["scope"] for rule in hook["rules"]} == {"Namespaced"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -143,7 +158,11 @@ def test_certs_check_reads_the_rendered_overlay(
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "ok: ValidatingWebhookConfiguration podgate: webhook validate.podgate.io: caBundle trusts" in out
+    for label in (
+        "ValidatingWebhookConfiguration podgate: webhook validate.podgate.io",
+        "MutatingWebhookConfiguration podgate: webhook mutate.podgate.io",
+    ):
+        assert f"ok: {label}: caBundle trusts" in out, out
 
 
 def test_the_deployment_is_highly_available_and_restricted(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -189,16 +208,38 @@ def test_the_deployment_is_highly_available_and_restricted(rendered: dict[str, l
     assert f"--policies={mounts['policies']}" in container["args"]
 
 
+# The image docs/deploy.md step 1 pushes and sets in both overlays (kustomize `images:`). The image in
+# manifests/base (ghcr.io/podgate/podgate) is a placeholder for it: whether an image reference passes
+# trusted-registries depends on where the operator pushes it and on the registry list they ship, not on
+# podgate. Step 1 uses registry.example.com, the organisation registry the shipped list trusts.
+PUSHED_IMAGE = "registry.example.com/podgate:0.1.0"
+
+
 def test_podgates_own_deployment_passes_the_shipped_policies(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
+    """podgate's own Deployment, as install step 1 leaves it, passes every shipped policy unmutated: the
+    webhooks never see podgate-system, so no defaulting (zone label, resources, ...) would rescue it."""
     policies = load_policies(ROOT / "policies")
-    deployment = one(rendered["enforce"], "Deployment")
+    deployment = copy.deepcopy(one(rendered["enforce"], "Deployment"))
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "ghcr.io/podgate/podgate:0.1.0"  # the name docs/deploy.md step 1 replaces
+    container["image"] = PUSHED_IMAGE
     # Judged as if in an ordinary namespace: the webhooks never see podgate-system, the policies still hold.
     decision = evaluate(policies, Request(object=deployment, operation="CREATE", namespace="default"))
     assert decision.allowed, decision
     assert not decision.violations
-    assert {"pod-security-restricted", "no-root"} <= set(decision.outcomes)  # judged, not skipped
+    assert not decision.warnings
+    judged = {"network-labels", "trusted-registries", "resource-limits", "no-privileged", "no-root"}
+    assert judged | {"pod-security-baseline", "pod-security-restricted"} <= set(decision.outcomes)
+    assert set(decision.outcomes) == set(policies.names)  # judged, not skipped
+    # Nothing left for the shipped mutations to default (they would never run on podgate-system anyway).
+    assert mutate(policies, Request(object=deployment, operation="CREATE", namespace="default")).patch == []
+    # The placeholder image is refused by trusted-registries only, until step 1 is done (or the operator
+    # adds ghcr.io/podgate to the list).
+    placeholder = one(rendered["enforce"], "Deployment")
+    decision = evaluate(policies, Request(object=placeholder, operation="CREATE", namespace="default"))
+    assert {v.policy for v in decision.violations} == {"trusted-registries"}
     # The same Deployment with one capability kept is refused by the restricted set: the test can fail.
     weakened = copy.deepcopy(deployment)
     weakened["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"] = {
@@ -207,6 +248,11 @@ def test_podgates_own_deployment_passes_the_shipped_policies(
     decision = evaluate(policies, Request(object=weakened, operation="CREATE", namespace="default"))
     assert not decision.allowed
     assert {v.policy for v in decision.violations} == {"pod-security-restricted"}
+    # Without its network zone label it escapes the namespaces' NetworkPolicies: network-labels refuses it.
+    unlabelled = copy.deepcopy(deployment)
+    del unlabelled["spec"]["template"]["metadata"]["labels"]["network.podgate.io/zone"]
+    decision = evaluate(policies, Request(object=unlabelled, operation="CREATE", namespace="default"))
+    assert {v.policy for v in decision.violations} == {"network-labels"}
 
 
 def test_rbac_is_read_only_and_never_reads_secrets(rendered: dict[str, list[dict[str, Any]]]) -> None:

@@ -40,11 +40,13 @@ def run(objects: Objects) -> list[Risk]:
     return diagnose(Installation([K8sObject(f"#{i}", o) for i, o in enumerate(objects)]))
 
 
-def set_excluded(values: list[str]) -> Callable[[Objects], None]:
+def set_excluded(
+    values: list[str], kind: str = "ValidatingWebhookConfiguration"
+) -> Callable[[Objects], None]:
+    """Set the excluded namespaces of one configuration's webhook: each one is checked on its own."""
+
     def change(objects: Objects) -> None:
-        one(objects, "ValidatingWebhookConfiguration")["webhooks"][0]["namespaceSelector"][
-            "matchExpressions"
-        ][0]["values"] = values
+        one(objects, kind)["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"] = values
 
     return change
 
@@ -161,6 +163,13 @@ CASES: list[tuple[str, Callable[[Objects], None], str, str, str]] = [
         "'podgate-system'",
     ),
     (
+        "own-namespace-mutating",
+        set_excluded(["kube-node-lease", "kube-system"], "MutatingWebhookConfiguration"),
+        "own-namespace-selected",
+        "error",
+        "'podgate-system'",
+    ),
+    (
         "kube-system",
         set_excluded(["kube-node-lease", "podgate-system"]),
         "system-namespace-selected",
@@ -258,7 +267,13 @@ def test_namespace_labels_are_honoured(enforce: Objects) -> None:
     set_webhook("namespaceSelector", {"matchLabels": {"podgate.io/enforce": "true"}})(objects)
     assert run(objects) == []
     one(objects, "Namespace")["metadata"]["labels"]["podgate.io/enforce"] = "true"
-    assert [r.risk for r in run(objects)] == ["own-namespace-selected"]
+    # One finding per webhook that selects it: each names the configuration the operator must fix.
+    found = run(objects)
+    assert [r.risk for r in found] == ["own-namespace-selected", "own-namespace-selected"]
+    assert sorted(r.where for r in found) == [
+        "MutatingWebhookConfiguration podgate: webhook mutate.podgate.io",
+        "ValidatingWebhookConfiguration podgate: webhook validate.podgate.io",
+    ]
 
 
 def test_cli_refuses_with_reasons_and_exit_code_1(

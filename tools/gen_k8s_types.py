@@ -71,7 +71,9 @@ def generate() -> str:
         fields = table[name]
         python_names = {key: key + "_" if keyword.iskeyword(key) else key for key in fields}
         rename = {py: key for key, py in python_names.items() if py != key}
-        lines += ["", "", f"class {name}(msgspec.Struct, rename={rename or None!r}):"]
+        # gc=False: the shape check builds one of these per field per request and drops them at once;
+        # they hold only JSON values (no cycles), so the garbage collector need not track them.
+        lines += ["", "", f"class {name}(msgspec.Struct, rename={rename or None!r}, gc=False):"]
         lines += [f"    {python_names[key]}: {_annotation(t)} | None = None" for key, t in fields.items()]
         if not fields:
             lines.append("    pass")

@@ -116,6 +116,7 @@ def review_request(review: Mapping[str, Any], source: str = "<review>", index: i
             groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
         ),
         dry_run=request.get("dryRun") is True,
+        name=str(request.get("name") or ""),
     )
 
 

@@ -42,8 +42,8 @@ from .result import Action
 
 API_VERSION = "podgate.io/v1alpha1"
 DEFAULT_ACTIONS: tuple[Action, ...] = ("Deny",)
-Operation = Literal["CREATE", "UPDATE"]
-OPERATIONS: tuple[Operation, ...] = ("CREATE", "UPDATE")
+Operation = Literal["CREATE", "UPDATE", "DELETE", "CONNECT"]  # DELETE, CONNECT: access checks only
+OPERATIONS: tuple[Operation, ...] = ("CREATE", "UPDATE")  # the default
 
 # A Kubernetes object name (RFC 1123 subdomain), used for policy, rule and mutation names.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", max_length=253)]

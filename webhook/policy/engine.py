@@ -17,9 +17,10 @@ from typing import Any
 
 import jsonpatch
 
+from . import sessions
 from .model import Policy, PolicySet, Rule
 from .pod_updates import significant_pod_update
-from .podspec import PodView, pod_view
+from .podspec import PodView, is_mapping, pod_view
 from .result import Action, Decision, Finding, Status, Violation
 from .shape import shape_problems
 
@@ -51,6 +52,10 @@ class Request:
     user: UserInfo = field(default_factory=UserInfo)
     namespace_labels: Mapping[str, str] | None = None  # None: not known
     dry_run: bool = False
+    name: str = ""  # request.name: the pod a CONNECT or eviction names
+    # The metadata (labels, annotations) of the pod a CONNECT or eviction names, which the request does
+    # not carry: the front-end's held-pod cache fills it in. None: not known (see sessions.py).
+    target_metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +71,26 @@ class DeadlineExceeded(Exception):
 
 def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = None) -> Decision:
     """Judge one request. `deadline` is a time.monotonic() value after which evaluation stops."""
+    # Who may act on an object (sessions, holds: sessions.py) is judged before, and beside, its pod spec.
+    if sessions.judged_alone(request):  # CONNECT, DELETE, evictions: no pod spec to judge
+        return decide(*sessions.judge_access(policies, request))
+    decision = _evaluate_pod(policies, request, deadline)
+    if sessions.judged_beside(request, policies):  # UPDATEs, when some policy has access rules
+        violations, outcomes, notes = sessions.judge_access(policies, request)
+        return decide(
+            (*decision.violations, *violations), {**decision.outcomes, **outcomes}, (*decision.notes, *notes)
+        )
+    return decision
+
+
+def _evaluate_pod(policies: PolicySet, request: Request, deadline: float | None) -> Decision:
     # Short-circuits, in order; each says why nothing was judged.
     if request.operation not in JUDGED_OPERATIONS:
         return Decision(allowed=True, notes=(f"operation {request.operation} is not judged",))
     if request.subresource not in JUDGED_SUBRESOURCES:
         return Decision(allowed=True, notes=(f"subresource {request.subresource!r} is not judged",))
     obj = request.object
-    pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
+    pod = pod_view(obj, request.kind) if is_mapping(obj) else None
     if pod is None or obj is None:
         return Decision(allowed=True, notes=("the object carries no pod spec",))
 
@@ -85,7 +103,7 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
     for policy in policies:
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded(f"evaluation passed its deadline before policy {policy.name!r}")
-        if not context.applies(policy, notes):
+        if not policy.rules or not context.applies(policy, notes):
             continue
         matched_actions.update(policy.actions)
         if malformed:
@@ -106,6 +124,8 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
 def decide(violations: Iterable[Violation], outcomes: Mapping[str, Status], notes: Iterable[str]) -> Decision:
     """Fold violations into the answer: Deny → not allowed, Warn → warnings, Audit → annotations."""
     ordered = tuple(violations)
+    if not ordered:  # the usual answer: allowed, nothing to fold
+        return Decision(allowed=True, outcomes=dict(outcomes), notes=tuple(dict.fromkeys(notes)))
     warnings: list[str] = []
     audit: dict[str, list[str]] = {}
     for v in ordered:
@@ -134,18 +154,21 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
     """
     obj = request.object
     unchanged = MutationResult(patch=[], object=obj)
+    mutating = policies.mutating
+    if not mutating:  # the usual validating-only set: nothing to view, check or copy
+        return unchanged
     if request.operation not in JUDGED_OPERATIONS or request.subresource not in JUDGED_SUBRESOURCES:
         return unchanged
-    pod = pod_view(obj, request.kind) if isinstance(obj, Mapping) else None
-    if pod is None or obj is None or shape_problems(obj, pod):
+    pod = pod_view(obj, request.kind) if is_mapping(obj) else None
+    if pod is None or obj is None:
         return unchanged
     ephemeral_only = request.subresource == "ephemeralcontainers"
     if request.operation == "UPDATE" and pod.kind in IMMUTABLE_POD_KINDS and not ephemeral_only:
         # The API server refuses any change to these fields on UPDATE: a patch would fail the request.
         return unchanged
     context = _Context(request, obj, pod)
-    chosen = [p for p in policies.mutating if context.applies(p, [])]
-    if not chosen:
+    chosen = [p for p in mutating if context.applies(p, [])]
+    if not chosen or shape_problems(obj, pod):  # the schema walk only when a mutation would run
         return unchanged
     mutated = copy.deepcopy(dict(obj))
     mutated_pod = pod_view(mutated, pod.kind)
@@ -195,11 +218,11 @@ class _Context:
         self.request = request
         self.pod = pod
         metadata = obj.get("metadata")
-        metadata = metadata if isinstance(metadata, Mapping) else {}
+        metadata = metadata if is_mapping(metadata) else {}
         namespace = request.namespace or metadata.get("namespace") or ""
         self.namespace = namespace if isinstance(namespace, str) else ""
         labels = metadata.get("labels")
-        self.object_labels: Mapping[str, Any] = labels if isinstance(labels, Mapping) else {}
+        self.object_labels: Mapping[str, Any] = labels if is_mapping(labels) else {}
         self._old_pod: PodView | bool | None = False  # False: not computed yet
 
     @property
@@ -207,7 +230,7 @@ class _Context:
         """The pod of `oldObject`, used on UPDATE to find what the update introduced."""
         if self._old_pod is False:
             old = self.request.old_object
-            self._old_pod = pod_view(old, self.pod.kind) if isinstance(old, Mapping) else None
+            self._old_pod = pod_view(old, self.pod.kind) if is_mapping(old) else None
         return self._old_pod  # type: ignore[return-value]
 
     def applies(self, policy: Policy, notes: list[str]) -> bool:
@@ -258,10 +281,14 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     violations: list[Violation] = []
     status = Status.PASS
     in_full = context.judged_in_full(policy)
+    # Most policies exempt no image and most rules find nothing: keep that path to one list() per rule.
+    exempts_image = policy.exemptions.exempts_image if policy.exemptions.images is not None else None
     for rule in policy.rules:
         try:
             found = rule.run(pod) if rule.run_request is None else rule.run_request(pod, context.request)
-            findings = [f for f in found if not policy.exemptions.exempts_image(f.image)]
+            findings = list(found)
+            if findings and exempts_image is not None:
+                findings = [f for f in findings if not exempts_image(f.image)]
             if findings and not in_full and rule.run_request is None:
                 findings = _introduced(rule, policy, findings, context)
         except Exception as exc:  # defence in depth: a check bug must not become an allow or a 500

@@ -15,30 +15,30 @@ Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 SOURCE_VERSION = "37.0.2"
 
 
-class CoreV1ResourceClaim(msgspec.Struct, rename=None):
+class CoreV1ResourceClaim(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     request: str | None = None
 
 
-class V1AWSElasticBlockStoreVolumeSource(msgspec.Struct, rename=None):
+class V1AWSElasticBlockStoreVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     partition: Int64 | None = None
     readOnly: bool | None = None
     volumeID: str | None = None
 
 
-class V1Affinity(msgspec.Struct, rename=None):
+class V1Affinity(msgspec.Struct, rename=None, gc=False):
     nodeAffinity: V1NodeAffinity | None = None
     podAffinity: V1PodAffinity | None = None
     podAntiAffinity: V1PodAntiAffinity | None = None
 
 
-class V1AppArmorProfile(msgspec.Struct, rename=None):
+class V1AppArmorProfile(msgspec.Struct, rename=None, gc=False):
     localhostProfile: str | None = None
     type: str | None = None
 
 
-class V1AzureDiskVolumeSource(msgspec.Struct, rename=None):
+class V1AzureDiskVolumeSource(msgspec.Struct, rename=None, gc=False):
     cachingMode: str | None = None
     diskName: str | None = None
     diskURI: str | None = None
@@ -47,13 +47,13 @@ class V1AzureDiskVolumeSource(msgspec.Struct, rename=None):
     readOnly: bool | None = None
 
 
-class V1AzureFileVolumeSource(msgspec.Struct, rename=None):
+class V1AzureFileVolumeSource(msgspec.Struct, rename=None, gc=False):
     readOnly: bool | None = None
     secretName: str | None = None
     shareName: str | None = None
 
 
-class V1CSIVolumeSource(msgspec.Struct, rename=None):
+class V1CSIVolumeSource(msgspec.Struct, rename=None, gc=False):
     driver: str | None = None
     fsType: str | None = None
     nodePublishSecretRef: V1LocalObjectReference | None = None
@@ -61,12 +61,12 @@ class V1CSIVolumeSource(msgspec.Struct, rename=None):
     volumeAttributes: dict[str, str | None] | None = None
 
 
-class V1Capabilities(msgspec.Struct, rename=None):
+class V1Capabilities(msgspec.Struct, rename=None, gc=False):
     add: list[str | None] | None = None
     drop: list[str | None] | None = None
 
 
-class V1CephFSVolumeSource(msgspec.Struct, rename=None):
+class V1CephFSVolumeSource(msgspec.Struct, rename=None, gc=False):
     monitors: list[str | None] | None = None
     path: str | None = None
     readOnly: bool | None = None
@@ -75,14 +75,14 @@ class V1CephFSVolumeSource(msgspec.Struct, rename=None):
     user: str | None = None
 
 
-class V1CinderVolumeSource(msgspec.Struct, rename=None):
+class V1CinderVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     readOnly: bool | None = None
     secretRef: V1LocalObjectReference | None = None
     volumeID: str | None = None
 
 
-class V1ClusterTrustBundleProjection(msgspec.Struct, rename=None):
+class V1ClusterTrustBundleProjection(msgspec.Struct, rename=None, gc=False):
     labelSelector: V1LabelSelector | None = None
     name: str | None = None
     optional: bool | None = None
@@ -91,24 +91,24 @@ class V1ClusterTrustBundleProjection(msgspec.Struct, rename=None):
     user: Int64 | None = None
 
 
-class V1ConfigMapEnvSource(msgspec.Struct, rename=None):
+class V1ConfigMapEnvSource(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     optional: bool | None = None
 
 
-class V1ConfigMapKeySelector(msgspec.Struct, rename=None):
+class V1ConfigMapKeySelector(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     name: str | None = None
     optional: bool | None = None
 
 
-class V1ConfigMapProjection(msgspec.Struct, rename=None):
+class V1ConfigMapProjection(msgspec.Struct, rename=None, gc=False):
     items: list[V1KeyToPath | None] | None = None
     name: str | None = None
     optional: bool | None = None
 
 
-class V1ConfigMapVolumeSource(msgspec.Struct, rename=None):
+class V1ConfigMapVolumeSource(msgspec.Struct, rename=None, gc=False):
     defaultMode: Int64 | None = None
     defaultUser: Int64 | None = None
     items: list[V1KeyToPath | None] | None = None
@@ -116,7 +116,7 @@ class V1ConfigMapVolumeSource(msgspec.Struct, rename=None):
     optional: bool | None = None
 
 
-class V1Container(msgspec.Struct, rename=None):
+class V1Container(msgspec.Struct, rename=None, gc=False):
     args: list[str | None] | None = None
     command: list[str | None] | None = None
     env: list[V1EnvVar | None] | None = None
@@ -144,7 +144,7 @@ class V1Container(msgspec.Struct, rename=None):
     workingDir: str | None = None
 
 
-class V1ContainerPort(msgspec.Struct, rename=None):
+class V1ContainerPort(msgspec.Struct, rename=None, gc=False):
     containerPort: Int64 | None = None
     hostIP: str | None = None
     hostPort: Int64 | None = None
@@ -152,26 +152,26 @@ class V1ContainerPort(msgspec.Struct, rename=None):
     protocol: str | None = None
 
 
-class V1ContainerResizePolicy(msgspec.Struct, rename=None):
+class V1ContainerResizePolicy(msgspec.Struct, rename=None, gc=False):
     resourceName: str | None = None
     restartPolicy: str | None = None
 
 
-class V1ContainerRestartRule(msgspec.Struct, rename=None):
+class V1ContainerRestartRule(msgspec.Struct, rename=None, gc=False):
     action: str | None = None
     exitCodes: V1ContainerRestartRuleOnExitCodes | None = None
 
 
-class V1ContainerRestartRuleOnExitCodes(msgspec.Struct, rename=None):
+class V1ContainerRestartRuleOnExitCodes(msgspec.Struct, rename=None, gc=False):
     operator: str | None = None
     values: list[Int64 | None] | None = None
 
 
-class V1DownwardAPIProjection(msgspec.Struct, rename=None):
+class V1DownwardAPIProjection(msgspec.Struct, rename=None, gc=False):
     items: list[V1DownwardAPIVolumeFile | None] | None = None
 
 
-class V1DownwardAPIVolumeFile(msgspec.Struct, rename=None):
+class V1DownwardAPIVolumeFile(msgspec.Struct, rename=None, gc=False):
     fieldRef: V1ObjectFieldSelector | None = None
     mode: Int64 | None = None
     path: str | None = None
@@ -179,31 +179,31 @@ class V1DownwardAPIVolumeFile(msgspec.Struct, rename=None):
     user: Int64 | None = None
 
 
-class V1DownwardAPIVolumeSource(msgspec.Struct, rename=None):
+class V1DownwardAPIVolumeSource(msgspec.Struct, rename=None, gc=False):
     defaultMode: Int64 | None = None
     defaultUser: Int64 | None = None
     items: list[V1DownwardAPIVolumeFile | None] | None = None
 
 
-class V1EmptyDirVolumeSource(msgspec.Struct, rename=None):
+class V1EmptyDirVolumeSource(msgspec.Struct, rename=None, gc=False):
     medium: str | None = None
     mode: Int64 | None = None
     sizeLimit: str | int | float | None = None
 
 
-class V1EnvFromSource(msgspec.Struct, rename=None):
+class V1EnvFromSource(msgspec.Struct, rename=None, gc=False):
     configMapRef: V1ConfigMapEnvSource | None = None
     prefix: str | None = None
     secretRef: V1SecretEnvSource | None = None
 
 
-class V1EnvVar(msgspec.Struct, rename=None):
+class V1EnvVar(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     value: str | None = None
     valueFrom: V1EnvVarSource | None = None
 
 
-class V1EnvVarSource(msgspec.Struct, rename=None):
+class V1EnvVarSource(msgspec.Struct, rename=None, gc=False):
     configMapKeyRef: V1ConfigMapKeySelector | None = None
     fieldRef: V1ObjectFieldSelector | None = None
     fileKeyRef: V1FileKeySelector | None = None
@@ -211,7 +211,7 @@ class V1EnvVarSource(msgspec.Struct, rename=None):
     secretKeyRef: V1SecretKeySelector | None = None
 
 
-class V1EphemeralContainer(msgspec.Struct, rename=None):
+class V1EphemeralContainer(msgspec.Struct, rename=None, gc=False):
     args: list[str | None] | None = None
     command: list[str | None] | None = None
     env: list[V1EnvVar | None] | None = None
@@ -240,20 +240,20 @@ class V1EphemeralContainer(msgspec.Struct, rename=None):
     workingDir: str | None = None
 
 
-class V1EphemeralVolumeSource(msgspec.Struct, rename=None):
+class V1EphemeralVolumeSource(msgspec.Struct, rename=None, gc=False):
     volumeClaimTemplate: V1PersistentVolumeClaimTemplate | None = None
 
 
-class V1EvictionResponder(msgspec.Struct, rename=None):
+class V1EvictionResponder(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     priority: Int64 | None = None
 
 
-class V1ExecAction(msgspec.Struct, rename=None):
+class V1ExecAction(msgspec.Struct, rename=None, gc=False):
     command: list[str | None] | None = None
 
 
-class V1FCVolumeSource(msgspec.Struct, rename=None):
+class V1FCVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     lun: Int64 | None = None
     readOnly: bool | None = None
@@ -261,14 +261,14 @@ class V1FCVolumeSource(msgspec.Struct, rename=None):
     wwids: list[str | None] | None = None
 
 
-class V1FileKeySelector(msgspec.Struct, rename=None):
+class V1FileKeySelector(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     optional: bool | None = None
     path: str | None = None
     volumeName: str | None = None
 
 
-class V1FlexVolumeSource(msgspec.Struct, rename=None):
+class V1FlexVolumeSource(msgspec.Struct, rename=None, gc=False):
     driver: str | None = None
     fsType: str | None = None
     options: dict[str, str | None] | None = None
@@ -276,37 +276,37 @@ class V1FlexVolumeSource(msgspec.Struct, rename=None):
     secretRef: V1LocalObjectReference | None = None
 
 
-class V1FlockerVolumeSource(msgspec.Struct, rename=None):
+class V1FlockerVolumeSource(msgspec.Struct, rename=None, gc=False):
     datasetName: str | None = None
     datasetUUID: str | None = None
 
 
-class V1GCEPersistentDiskVolumeSource(msgspec.Struct, rename=None):
+class V1GCEPersistentDiskVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     partition: Int64 | None = None
     pdName: str | None = None
     readOnly: bool | None = None
 
 
-class V1GRPCAction(msgspec.Struct, rename=None):
+class V1GRPCAction(msgspec.Struct, rename=None, gc=False):
     mode: str | None = None
     port: Int64 | None = None
     service: str | None = None
 
 
-class V1GitRepoVolumeSource(msgspec.Struct, rename=None):
+class V1GitRepoVolumeSource(msgspec.Struct, rename=None, gc=False):
     directory: str | None = None
     repository: str | None = None
     revision: str | None = None
 
 
-class V1GlusterfsVolumeSource(msgspec.Struct, rename=None):
+class V1GlusterfsVolumeSource(msgspec.Struct, rename=None, gc=False):
     endpoints: str | None = None
     path: str | None = None
     readOnly: bool | None = None
 
 
-class V1HTTPGetAction(msgspec.Struct, rename=None):
+class V1HTTPGetAction(msgspec.Struct, rename=None, gc=False):
     host: str | None = None
     httpHeaders: list[V1HTTPHeader | None] | None = None
     path: str | None = None
@@ -315,22 +315,22 @@ class V1HTTPGetAction(msgspec.Struct, rename=None):
     scheme: str | None = None
 
 
-class V1HTTPHeader(msgspec.Struct, rename=None):
+class V1HTTPHeader(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     value: str | None = None
 
 
-class V1HostAlias(msgspec.Struct, rename=None):
+class V1HostAlias(msgspec.Struct, rename=None, gc=False):
     hostnames: list[str | None] | None = None
     ip: str | None = None
 
 
-class V1HostPathVolumeSource(msgspec.Struct, rename=None):
+class V1HostPathVolumeSource(msgspec.Struct, rename=None, gc=False):
     path: str | None = None
     type: str | None = None
 
 
-class V1ISCSIVolumeSource(msgspec.Struct, rename=None):
+class V1ISCSIVolumeSource(msgspec.Struct, rename=None, gc=False):
     chapAuthDiscovery: bool | None = None
     chapAuthSession: bool | None = None
     fsType: str | None = None
@@ -344,47 +344,47 @@ class V1ISCSIVolumeSource(msgspec.Struct, rename=None):
     targetPortal: str | None = None
 
 
-class V1ImageVolumeSource(msgspec.Struct, rename=None):
+class V1ImageVolumeSource(msgspec.Struct, rename=None, gc=False):
     pullPolicy: str | None = None
     reference: str | None = None
 
 
-class V1KeyToPath(msgspec.Struct, rename=None):
+class V1KeyToPath(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     mode: Int64 | None = None
     path: str | None = None
     user: Int64 | None = None
 
 
-class V1LabelSelector(msgspec.Struct, rename=None):
+class V1LabelSelector(msgspec.Struct, rename=None, gc=False):
     matchExpressions: list[V1LabelSelectorRequirement | None] | None = None
     matchLabels: dict[str, str | None] | None = None
 
 
-class V1LabelSelectorRequirement(msgspec.Struct, rename=None):
+class V1LabelSelectorRequirement(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     operator: str | None = None
     values: list[str | None] | None = None
 
 
-class V1Lifecycle(msgspec.Struct, rename=None):
+class V1Lifecycle(msgspec.Struct, rename=None, gc=False):
     postStart: V1LifecycleHandler | None = None
     preStop: V1LifecycleHandler | None = None
     stopSignal: str | None = None
 
 
-class V1LifecycleHandler(msgspec.Struct, rename=None):
+class V1LifecycleHandler(msgspec.Struct, rename=None, gc=False):
     exec: V1ExecAction | None = None
     httpGet: V1HTTPGetAction | None = None
     sleep: V1SleepAction | None = None
     tcpSocket: V1TCPSocketAction | None = None
 
 
-class V1LocalObjectReference(msgspec.Struct, rename=None):
+class V1LocalObjectReference(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
 
 
-class V1ManagedFieldsEntry(msgspec.Struct, rename=None):
+class V1ManagedFieldsEntry(msgspec.Struct, rename=None, gc=False):
     apiVersion: str | None = None
     fieldsType: str | None = None
     fieldsV1: Any | None = None
@@ -394,38 +394,38 @@ class V1ManagedFieldsEntry(msgspec.Struct, rename=None):
     time: str | None = None
 
 
-class V1NFSVolumeSource(msgspec.Struct, rename=None):
+class V1NFSVolumeSource(msgspec.Struct, rename=None, gc=False):
     path: str | None = None
     readOnly: bool | None = None
     server: str | None = None
 
 
-class V1NodeAffinity(msgspec.Struct, rename=None):
+class V1NodeAffinity(msgspec.Struct, rename=None, gc=False):
     preferredDuringSchedulingIgnoredDuringExecution: list[V1PreferredSchedulingTerm | None] | None = None
     requiredDuringSchedulingIgnoredDuringExecution: V1NodeSelector | None = None
 
 
-class V1NodeSelector(msgspec.Struct, rename=None):
+class V1NodeSelector(msgspec.Struct, rename=None, gc=False):
     nodeSelectorTerms: list[V1NodeSelectorTerm | None] | None = None
 
 
-class V1NodeSelectorRequirement(msgspec.Struct, rename=None):
+class V1NodeSelectorRequirement(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     operator: str | None = None
     values: list[str | None] | None = None
 
 
-class V1NodeSelectorTerm(msgspec.Struct, rename=None):
+class V1NodeSelectorTerm(msgspec.Struct, rename=None, gc=False):
     matchExpressions: list[V1NodeSelectorRequirement | None] | None = None
     matchFields: list[V1NodeSelectorRequirement | None] | None = None
 
 
-class V1ObjectFieldSelector(msgspec.Struct, rename=None):
+class V1ObjectFieldSelector(msgspec.Struct, rename=None, gc=False):
     apiVersion: str | None = None
     fieldPath: str | None = None
 
 
-class V1ObjectMeta(msgspec.Struct, rename=None):
+class V1ObjectMeta(msgspec.Struct, rename=None, gc=False):
     annotations: dict[str, str | None] | None = None
     creationTimestamp: str | None = None
     deletionGracePeriodSeconds: Int64 | None = None
@@ -443,7 +443,7 @@ class V1ObjectMeta(msgspec.Struct, rename=None):
     uid: str | None = None
 
 
-class V1OwnerReference(msgspec.Struct, rename=None):
+class V1OwnerReference(msgspec.Struct, rename=None, gc=False):
     apiVersion: str | None = None
     blockOwnerDeletion: bool | None = None
     controller: bool | None = None
@@ -452,7 +452,7 @@ class V1OwnerReference(msgspec.Struct, rename=None):
     uid: str | None = None
 
 
-class V1PersistentVolumeClaimSpec(msgspec.Struct, rename=None):
+class V1PersistentVolumeClaimSpec(msgspec.Struct, rename=None, gc=False):
     accessModes: list[str | None] | None = None
     dataSource: V1TypedLocalObjectReference | None = None
     dataSourceRef: V1TypedObjectReference | None = None
@@ -464,27 +464,27 @@ class V1PersistentVolumeClaimSpec(msgspec.Struct, rename=None):
     volumeName: str | None = None
 
 
-class V1PersistentVolumeClaimTemplate(msgspec.Struct, rename=None):
+class V1PersistentVolumeClaimTemplate(msgspec.Struct, rename=None, gc=False):
     metadata: V1ObjectMeta | None = None
     spec: V1PersistentVolumeClaimSpec | None = None
 
 
-class V1PersistentVolumeClaimVolumeSource(msgspec.Struct, rename=None):
+class V1PersistentVolumeClaimVolumeSource(msgspec.Struct, rename=None, gc=False):
     claimName: str | None = None
     readOnly: bool | None = None
 
 
-class V1PhotonPersistentDiskVolumeSource(msgspec.Struct, rename=None):
+class V1PhotonPersistentDiskVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     pdID: str | None = None
 
 
-class V1PodAffinity(msgspec.Struct, rename=None):
+class V1PodAffinity(msgspec.Struct, rename=None, gc=False):
     preferredDuringSchedulingIgnoredDuringExecution: list[V1WeightedPodAffinityTerm | None] | None = None
     requiredDuringSchedulingIgnoredDuringExecution: list[V1PodAffinityTerm | None] | None = None
 
 
-class V1PodAffinityTerm(msgspec.Struct, rename=None):
+class V1PodAffinityTerm(msgspec.Struct, rename=None, gc=False):
     labelSelector: V1LabelSelector | None = None
     matchLabelKeys: list[str | None] | None = None
     mismatchLabelKeys: list[str | None] | None = None
@@ -493,12 +493,12 @@ class V1PodAffinityTerm(msgspec.Struct, rename=None):
     topologyKey: str | None = None
 
 
-class V1PodAntiAffinity(msgspec.Struct, rename=None):
+class V1PodAntiAffinity(msgspec.Struct, rename=None, gc=False):
     preferredDuringSchedulingIgnoredDuringExecution: list[V1WeightedPodAffinityTerm | None] | None = None
     requiredDuringSchedulingIgnoredDuringExecution: list[V1PodAffinityTerm | None] | None = None
 
 
-class V1PodCertificateProjection(msgspec.Struct, rename=None):
+class V1PodCertificateProjection(msgspec.Struct, rename=None, gc=False):
     certificateChainPath: str | None = None
     credentialBundlePath: str | None = None
     keyPath: str | None = None
@@ -509,40 +509,40 @@ class V1PodCertificateProjection(msgspec.Struct, rename=None):
     userAnnotations: dict[str, str | None] | None = None
 
 
-class V1PodDNSConfig(msgspec.Struct, rename=None):
+class V1PodDNSConfig(msgspec.Struct, rename=None, gc=False):
     nameservers: list[str | None] | None = None
     options: list[V1PodDNSConfigOption | None] | None = None
     searches: list[str | None] | None = None
 
 
-class V1PodDNSConfigOption(msgspec.Struct, rename=None):
+class V1PodDNSConfigOption(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     value: str | None = None
 
 
-class V1PodOS(msgspec.Struct, rename=None):
+class V1PodOS(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
 
 
-class V1PodReadinessGate(msgspec.Struct, rename=None):
+class V1PodReadinessGate(msgspec.Struct, rename=None, gc=False):
     conditionType: str | None = None
 
 
-class V1PodResourceClaim(msgspec.Struct, rename=None):
+class V1PodResourceClaim(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     resourceClaimName: str | None = None
     resourceClaimTemplateName: str | None = None
 
 
-class V1PodSchedulingGate(msgspec.Struct, rename=None):
+class V1PodSchedulingGate(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
 
 
-class V1PodSchedulingGroup(msgspec.Struct, rename=None):
+class V1PodSchedulingGroup(msgspec.Struct, rename=None, gc=False):
     podGroupName: str | None = None
 
 
-class V1PodSecurityContext(msgspec.Struct, rename=None):
+class V1PodSecurityContext(msgspec.Struct, rename=None, gc=False):
     appArmorProfile: V1AppArmorProfile | None = None
     fsGroup: Int64 | None = None
     fsGroupChangePolicy: str | None = None
@@ -558,7 +558,7 @@ class V1PodSecurityContext(msgspec.Struct, rename=None):
     windowsOptions: V1WindowsSecurityContextOptions | None = None
 
 
-class V1PodSpec(msgspec.Struct, rename=None):
+class V1PodSpec(msgspec.Struct, rename=None, gc=False):
     activeDeadlineSeconds: Int64 | None = None
     affinity: V1Affinity | None = None
     automountServiceAccountToken: bool | None = None
@@ -604,18 +604,18 @@ class V1PodSpec(msgspec.Struct, rename=None):
     volumes: list[V1Volume | None] | None = None
 
 
-class V1PortworxVolumeSource(msgspec.Struct, rename=None):
+class V1PortworxVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     readOnly: bool | None = None
     volumeID: str | None = None
 
 
-class V1PreferredSchedulingTerm(msgspec.Struct, rename=None):
+class V1PreferredSchedulingTerm(msgspec.Struct, rename=None, gc=False):
     preference: V1NodeSelectorTerm | None = None
     weight: Int64 | None = None
 
 
-class V1Probe(msgspec.Struct, rename=None):
+class V1Probe(msgspec.Struct, rename=None, gc=False):
     exec: V1ExecAction | None = None
     failureThreshold: Int64 | None = None
     grpc: V1GRPCAction | None = None
@@ -628,13 +628,13 @@ class V1Probe(msgspec.Struct, rename=None):
     timeoutSeconds: Int64 | None = None
 
 
-class V1ProjectedVolumeSource(msgspec.Struct, rename=None):
+class V1ProjectedVolumeSource(msgspec.Struct, rename=None, gc=False):
     defaultMode: Int64 | None = None
     defaultUser: Int64 | None = None
     sources: list[V1VolumeProjection | None] | None = None
 
 
-class V1QuobyteVolumeSource(msgspec.Struct, rename=None):
+class V1QuobyteVolumeSource(msgspec.Struct, rename=None, gc=False):
     group: str | None = None
     readOnly: bool | None = None
     registry: str | None = None
@@ -643,7 +643,7 @@ class V1QuobyteVolumeSource(msgspec.Struct, rename=None):
     volume: str | None = None
 
 
-class V1RBDVolumeSource(msgspec.Struct, rename=None):
+class V1RBDVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     image: str | None = None
     keyring: str | None = None
@@ -654,26 +654,26 @@ class V1RBDVolumeSource(msgspec.Struct, rename=None):
     user: str | None = None
 
 
-class V1ResourceFieldSelector(msgspec.Struct, rename=None):
+class V1ResourceFieldSelector(msgspec.Struct, rename=None, gc=False):
     containerName: str | None = None
     divisor: str | None = None
     resource: str | None = None
 
 
-class V1ResourceRequirements(msgspec.Struct, rename=None):
+class V1ResourceRequirements(msgspec.Struct, rename=None, gc=False):
     claims: list[CoreV1ResourceClaim | None] | None = None
     limits: dict[str, str | int | float | None] | None = None
     requests: dict[str, str | int | float | None] | None = None
 
 
-class V1SELinuxOptions(msgspec.Struct, rename=None):
+class V1SELinuxOptions(msgspec.Struct, rename=None, gc=False):
     level: str | None = None
     role: str | None = None
     type: str | None = None
     user: str | None = None
 
 
-class V1ScaleIOVolumeSource(msgspec.Struct, rename=None):
+class V1ScaleIOVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     gateway: str | None = None
     protectionDomain: str | None = None
@@ -686,29 +686,29 @@ class V1ScaleIOVolumeSource(msgspec.Struct, rename=None):
     volumeName: str | None = None
 
 
-class V1SeccompProfile(msgspec.Struct, rename=None):
+class V1SeccompProfile(msgspec.Struct, rename=None, gc=False):
     localhostProfile: str | None = None
     type: str | None = None
 
 
-class V1SecretEnvSource(msgspec.Struct, rename=None):
+class V1SecretEnvSource(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     optional: bool | None = None
 
 
-class V1SecretKeySelector(msgspec.Struct, rename=None):
+class V1SecretKeySelector(msgspec.Struct, rename=None, gc=False):
     key: str | None = None
     name: str | None = None
     optional: bool | None = None
 
 
-class V1SecretProjection(msgspec.Struct, rename=None):
+class V1SecretProjection(msgspec.Struct, rename=None, gc=False):
     items: list[V1KeyToPath | None] | None = None
     name: str | None = None
     optional: bool | None = None
 
 
-class V1SecretVolumeSource(msgspec.Struct, rename=None):
+class V1SecretVolumeSource(msgspec.Struct, rename=None, gc=False):
     defaultMode: Int64 | None = None
     defaultUser: Int64 | None = None
     items: list[V1KeyToPath | None] | None = None
@@ -716,7 +716,7 @@ class V1SecretVolumeSource(msgspec.Struct, rename=None):
     secretName: str | None = None
 
 
-class V1SecurityContext(msgspec.Struct, rename=None):
+class V1SecurityContext(msgspec.Struct, rename=None, gc=False):
     allowPrivilegeEscalation: bool | None = None
     appArmorProfile: V1AppArmorProfile | None = None
     capabilities: V1Capabilities | None = None
@@ -731,18 +731,18 @@ class V1SecurityContext(msgspec.Struct, rename=None):
     windowsOptions: V1WindowsSecurityContextOptions | None = None
 
 
-class V1ServiceAccountTokenProjection(msgspec.Struct, rename=None):
+class V1ServiceAccountTokenProjection(msgspec.Struct, rename=None, gc=False):
     audience: str | None = None
     expirationSeconds: Int64 | None = None
     path: str | None = None
     user: Int64 | None = None
 
 
-class V1SleepAction(msgspec.Struct, rename=None):
+class V1SleepAction(msgspec.Struct, rename=None, gc=False):
     seconds: Int64 | None = None
 
 
-class V1StorageOSVolumeSource(msgspec.Struct, rename=None):
+class V1StorageOSVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     readOnly: bool | None = None
     secretRef: V1LocalObjectReference | None = None
@@ -750,17 +750,17 @@ class V1StorageOSVolumeSource(msgspec.Struct, rename=None):
     volumeNamespace: str | None = None
 
 
-class V1Sysctl(msgspec.Struct, rename=None):
+class V1Sysctl(msgspec.Struct, rename=None, gc=False):
     name: str | None = None
     value: str | None = None
 
 
-class V1TCPSocketAction(msgspec.Struct, rename=None):
+class V1TCPSocketAction(msgspec.Struct, rename=None, gc=False):
     host: str | None = None
     port: int | str | None = None
 
 
-class V1Toleration(msgspec.Struct, rename=None):
+class V1Toleration(msgspec.Struct, rename=None, gc=False):
     effect: str | None = None
     key: str | None = None
     operator: str | None = None
@@ -768,7 +768,7 @@ class V1Toleration(msgspec.Struct, rename=None):
     value: str | None = None
 
 
-class V1TopologySpreadConstraint(msgspec.Struct, rename=None):
+class V1TopologySpreadConstraint(msgspec.Struct, rename=None, gc=False):
     labelSelector: V1LabelSelector | None = None
     matchLabelKeys: list[str | None] | None = None
     maxSkew: Int64 | None = None
@@ -779,20 +779,20 @@ class V1TopologySpreadConstraint(msgspec.Struct, rename=None):
     whenUnsatisfiable: str | None = None
 
 
-class V1TypedLocalObjectReference(msgspec.Struct, rename=None):
+class V1TypedLocalObjectReference(msgspec.Struct, rename=None, gc=False):
     apiGroup: str | None = None
     kind: str | None = None
     name: str | None = None
 
 
-class V1TypedObjectReference(msgspec.Struct, rename=None):
+class V1TypedObjectReference(msgspec.Struct, rename=None, gc=False):
     apiGroup: str | None = None
     kind: str | None = None
     name: str | None = None
     namespace: str | None = None
 
 
-class V1Volume(msgspec.Struct, rename=None):
+class V1Volume(msgspec.Struct, rename=None, gc=False):
     awsElasticBlockStore: V1AWSElasticBlockStoreVolumeSource | None = None
     azureDisk: V1AzureDiskVolumeSource | None = None
     azureFile: V1AzureFileVolumeSource | None = None
@@ -826,12 +826,12 @@ class V1Volume(msgspec.Struct, rename=None):
     vsphereVolume: V1VsphereVirtualDiskVolumeSource | None = None
 
 
-class V1VolumeDevice(msgspec.Struct, rename=None):
+class V1VolumeDevice(msgspec.Struct, rename=None, gc=False):
     devicePath: str | None = None
     name: str | None = None
 
 
-class V1VolumeMount(msgspec.Struct, rename=None):
+class V1VolumeMount(msgspec.Struct, rename=None, gc=False):
     bindMountOptions: list[str | None] | None = None
     mountPath: str | None = None
     mountPropagation: str | None = None
@@ -842,7 +842,7 @@ class V1VolumeMount(msgspec.Struct, rename=None):
     subPathExpr: str | None = None
 
 
-class V1VolumeProjection(msgspec.Struct, rename=None):
+class V1VolumeProjection(msgspec.Struct, rename=None, gc=False):
     clusterTrustBundle: V1ClusterTrustBundleProjection | None = None
     configMap: V1ConfigMapProjection | None = None
     downwardAPI: V1DownwardAPIProjection | None = None
@@ -851,24 +851,24 @@ class V1VolumeProjection(msgspec.Struct, rename=None):
     serviceAccountToken: V1ServiceAccountTokenProjection | None = None
 
 
-class V1VolumeResourceRequirements(msgspec.Struct, rename=None):
+class V1VolumeResourceRequirements(msgspec.Struct, rename=None, gc=False):
     limits: dict[str, str | None] | None = None
     requests: dict[str, str | None] | None = None
 
 
-class V1VsphereVirtualDiskVolumeSource(msgspec.Struct, rename=None):
+class V1VsphereVirtualDiskVolumeSource(msgspec.Struct, rename=None, gc=False):
     fsType: str | None = None
     storagePolicyID: str | None = None
     storagePolicyName: str | None = None
     volumePath: str | None = None
 
 
-class V1WeightedPodAffinityTerm(msgspec.Struct, rename=None):
+class V1WeightedPodAffinityTerm(msgspec.Struct, rename=None, gc=False):
     podAffinityTerm: V1PodAffinityTerm | None = None
     weight: Int64 | None = None
 
 
-class V1WindowsSecurityContextOptions(msgspec.Struct, rename=None):
+class V1WindowsSecurityContextOptions(msgspec.Struct, rename=None, gc=False):
     gmsaCredentialSpec: str | None = None
     gmsaCredentialSpecName: str | None = None
     hostProcess: bool | None = None

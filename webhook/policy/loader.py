@@ -23,10 +23,11 @@ from pydantic import BaseModel, ValidationError
 
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from . import mutations as _mutations  # noqa: F401  (registers the built-in mutators)
+from .access import ACCESS_CHECKS
 from .cel.rules import compile_rule
 from .document import API_VERSION, ExpressionRule, PolicyDocument
 from .match import Exempter, Matcher
-from .model import Mutation, Policy, PolicySet, Rule
+from .model import AccessRule, Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
 from .vap.importer import SourceDocument, import_documents
 from .yamlio import YamlError, load_documents, load_documents_text
@@ -176,20 +177,27 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
 
     spec = doc.spec
     rules: list[Rule] = []
+    access_rules: list[AccessRule] = []
     for i, rule in enumerate(spec.rules):
         if isinstance(rule, ExpressionRule):
             compiled = compile_rule(rule, f"spec.rules[{i}]", problem)
             if compiled is not None:
                 rules.append(compiled)
             continue
-        check = CHECKS.get(rule.check)
-        if check is None:
-            known = ", ".join(sorted(CHECKS))
+        check, access = CHECKS.get(rule.check), ACCESS_CHECKS.get(rule.check)
+        where = f"spec.rules[{i}].params"
+        name = rule.name or rule.check
+        if check is not None:
+            if (params := _params(check.params, rule.params, where, problem)) is not None:
+                rules.append(Rule(name=name, check=rule.check, run=check.build(params)))
+        elif access is not None:
+            if (params := _params(access.params, rule.params, where, problem)) is not None:
+                access_rules.append(AccessRule(name=name, check=rule.check, run=access.build(params)))
+        else:
+            known = ", ".join(sorted([*CHECKS, *ACCESS_CHECKS]))
             problem(f"spec.rules[{i}].check", f"unknown check {rule.check!r}; known: {known}")
-            continue
-        params = _params(check.params, rule.params, f"spec.rules[{i}].params", problem)
-        if params is not None:
-            rules.append(Rule(name=rule.name or rule.check, check=rule.check, run=check.build(params)))
+    if rules and access_rules:
+        problem("spec.rules", "access checks (who may act on an object) and pod checks cannot share a policy")
     mutations: list[Mutation] = []
     for i, mutation in enumerate(spec.mutations):
         mutator = MUTATORS.get(mutation.mutator)
@@ -201,9 +209,16 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         if params is not None:
             name = mutation.name or mutation.mutator
             mutations.append(Mutation(name=name, mutator=mutation.mutator, compiled=mutator.build(params)))
-    _unique([r.name for r in rules], "spec.rules", "rule", problem)
+    _unique([*(r.name for r in rules), *(r.name for r in access_rules)], "spec.rules", "rule", problem)
     _unique([m.name for m in mutations], "spec.mutations", "mutation", problem)
-    if len(rules) != len(spec.rules) or len(mutations) != len(spec.mutations):
+    pod_only = sorted(set(spec.match.operations) - {"CREATE", "UPDATE"})
+    if rules and pod_only:
+        problem(
+            "spec.match.operations", f"pod checks judge CREATE and UPDATE only, not {', '.join(pod_only)}"
+        )
+    if (rules and (access_rules or pod_only)) or len(rules) + len(access_rules) != len(spec.rules):
+        return None
+    if len(mutations) != len(spec.mutations):
         return None
     return Policy(
         name=doc.metadata.name,
@@ -218,6 +233,7 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         mutations=tuple(mutations),
         source=f"{file}#{index}",
         pod_security_updates=spec.pod_security_updates,
+        access_rules=tuple(access_rules),
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .access import AccessCheckFn
 from .match import Exempter, Matcher
 from .podspec import PodView
 from .registry import CheckFn, Mutator
@@ -24,6 +25,15 @@ class Rule:
     # Set for expression rules: used instead of `run`, judged in full on UPDATE (the expression sees
     # oldObject and decides itself, as in ValidatingAdmissionPolicy).
     run_request: RequestCheckFn | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRule:
+    """A rule that judges who may act on an object (sessions, holds): see access.py."""
+
+    name: str
+    check: str  # the registered access check id
+    run: AccessCheckFn
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,7 @@ class Policy:
     mutations: tuple[Mutation, ...] = ()
     source: str = ""  # "file.yaml#0", where the policy was read from
     pod_security_updates: bool = False  # judge UPDATEs as Pod Security Admission does (engine._judge)
+    access_rules: tuple[AccessRule, ...] = ()  # a policy has access rules or pod rules, never both
 
     @property
     def denies(self) -> bool:
@@ -81,3 +92,9 @@ class PolicySet:
     @property
     def mutating(self) -> tuple[Policy, ...]:
         return tuple(p for p in self.policies if p.mutations)
+
+    @property
+    def data_sources(self) -> tuple[str, ...]:
+        """Files that checks read at load (scan reports): reload the set when they change, too."""
+        found = (getattr(r.run, "data_sources", ()) for p in self.policies for r in p.rules)
+        return tuple(dict.fromkeys(path for paths in found for path in paths))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 # Where the pod (metadata + spec) sits inside each kind, as a path of keys.
 POD_TEMPLATE_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -26,6 +26,7 @@ POD_TEMPLATE_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 POD_KINDS: Final = frozenset(POD_TEMPLATE_PATHS)
+_PREFIXES: Final = {kind: "".join(f"{key}." for key in path) for kind, path in POD_TEMPLATE_PATHS.items()}
 
 # The order the API server's own visitors use (init, regular, ephemeral), so messages read the same way.
 CONTAINER_FIELDS: Final = ("initContainers", "containers", "ephemeralContainers")
@@ -110,24 +111,29 @@ def pod_view(obj: Mapping[str, Any], kind: str | None = None) -> PodView | None:
         return None
     node: Any = obj
     for key in POD_TEMPLATE_PATHS[kind]:
-        node = node.get(key) if isinstance(node, Mapping) else None
+        node = node.get(key) if is_mapping(node) else None
         if node is None:
             return None
-    if not isinstance(node, Mapping):
+    if not is_mapping(node):
         return None
-    prefix = "".join(f"{key}." for key in POD_TEMPLATE_PATHS[kind])
+    prefix = _PREFIXES[kind]
     metadata = node.get("metadata")
     spec = node.get("spec")
-    if not isinstance(spec, Mapping):
+    if not is_mapping(spec):
         return None
     return PodView(
         kind=kind,
         prefix=prefix,
         node=node,
-        metadata=metadata if isinstance(metadata, Mapping) else {},
+        metadata=metadata if is_mapping(metadata) else {},
         spec=spec,
         containers=tuple(_containers(spec, f"{prefix}spec")),
     )
+
+
+def is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), answered without the ABC machinery for the usual plain dict."""
+    return type(value) is dict or isinstance(value, Mapping)
 
 
 def _containers(spec: Mapping[str, Any], spec_path: str) -> list[ContainerView]:
@@ -137,7 +143,7 @@ def _containers(spec: Mapping[str, Any], spec_path: str) -> list[ContainerView]:
         if not isinstance(items, list):
             continue
         for index, container in enumerate(items):
-            if isinstance(container, Mapping):
+            if is_mapping(container):
                 found.append(ContainerView(field, index, container, f"{spec_path}.{field}[{index}]"))
     return found
 

@@ -26,8 +26,28 @@ from .podspec import PodView
 _ERROR = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
+class _PodNode(msgspec.Struct, gc=False):
+    """The pod (or template) node: its metadata and spec, type-checked in one pass."""
+
+    metadata: V1ObjectMeta | None = None
+    spec: V1PodSpec | None = None
+
+
 def shape_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
     """The first badly typed field of the pod or of the object's metadata, as [(path, problem)]."""
+    # The common case, a well-typed pod, in one conversion of the pod (or template) node, after the
+    # workload's own metadata; on any problem, the field-by-field walk finds and names the first bad field.
+    try:
+        if pod.prefix and (metadata := obj.get("metadata")) is not None:
+            msgspec.convert(metadata, V1ObjectMeta, strict=True)
+        msgspec.convert(pod.node, _PodNode, strict=True)
+    except msgspec.ValidationError:
+        return field_by_field_problems(obj, pod)
+    return []
+
+
+def field_by_field_problems(obj: Mapping[str, Any], pod: PodView) -> list[tuple[str, str]]:
+    """The reference walk: object metadata, template metadata, then the spec; the first problem."""
     metadata = obj.get("metadata")
     checks: list[tuple[Any, type, str]] = [(metadata, V1ObjectMeta, "metadata")]
     if pod.prefix:
