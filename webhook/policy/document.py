@@ -16,7 +16,7 @@ explains them. They describe the file only; `model.py` holds the compiled, ready
       podSecurityUpdates: false       # true: judge UPDATEs as Pod Security Admission does
       match: {...}                    # operations, kinds, namespaces, selectors
       exemptions: {...}               # users, groups, service accounts, images
-      rules: [{check: no-privileged, params: {...}}]
+      rules: [{check: no-privileged, params: {...}}]   # or CEL: [{name: ..., validations: [...]}]
       mutations: [{mutator: ..., params: {...}}]
 """
 
@@ -25,7 +25,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from .podspec import POD_KINDS
@@ -103,11 +112,68 @@ class Exemptions(Strict):
 
 
 class CheckRule(Strict):
-    """A rule that runs a built-in check. Expression (CEL) rules will sit beside it as another type."""
+    """A rule that runs a built-in check."""
 
     name: Name | None = None  # defaults to the check id
     check: NonEmpty
     params: dict[str, Any] = {}
+
+
+# A CEL identifier, for variable names (`variables.<name>`).
+CelIdentifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+StatusReason = Literal["Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"]
+
+
+class Validation(Strict):
+    """One CEL validation, as in ValidatingAdmissionPolicy: the object passes when it is true."""
+
+    expression: NonEmpty
+    message: NonEmpty | None = None
+    message_expression: NonEmpty | None = None
+    reason: StatusReason | None = None
+    field_path: NonEmpty | None = None  # where the message points; defaults to the pod spec
+
+
+class Variable(Strict):
+    name: CelIdentifier
+    expression: NonEmpty
+
+
+# A Kubernetes qualified name (as matchCondition names are): an optional DNS prefix and "/", then a name.
+QualifiedName = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+    ),
+]
+
+
+class MatchCondition(Strict):
+    name: QualifiedName
+    expression: NonEmpty
+
+
+class ExpressionRule(Strict):
+    """A rule in CEL, with ValidatingAdmissionPolicy's variables and meaning (see docs/cel.md)."""
+
+    name: Name
+    validations: list[Validation] = Field(min_length=1)
+    variables: list[Variable] = []
+    match_conditions: list[MatchCondition] = []
+    params: dict[str, Any] | None = None  # the `params` object; null when absent
+
+
+def _rule_tag(value: Any) -> str:
+    if isinstance(value, dict) and "check" not in value and ("validations" in value or "expression" in value):
+        return "rule[expression]"
+    return "rule[check]"
+
+
+# Pydantic tags carry "[": the loader's field paths drop such parts, so errors read spec.rules[0].check.
+RuleSpec = Annotated[
+    Annotated[CheckRule, Tag("rule[check]")] | Annotated[ExpressionRule, Tag("rule[expression]")],
+    Discriminator(_rule_tag),
+]
 
 
 class MutationSpec(Strict):
@@ -127,7 +193,7 @@ class PolicySpec(Strict):
     pod_security_updates: bool = False
     match: MatchSpec = MatchSpec()
     exemptions: Exemptions = Exemptions()
-    rules: list[CheckRule] = Field(min_length=1)
+    rules: list[RuleSpec] = Field(min_length=1)
     mutations: list[MutationSpec] = []
 
     @field_validator("actions")

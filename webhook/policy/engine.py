@@ -285,10 +285,11 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     exempts_image = policy.exemptions.exempts_image if policy.exemptions.images is not None else None
     for rule in policy.rules:
         try:
-            findings = list(rule.run(pod))
+            found = rule.run(pod) if rule.run_request is None else rule.run_request(pod, context.request)
+            findings = list(found)
             if findings and exempts_image is not None:
                 findings = [f for f in findings if not exempts_image(f.image)]
-            if findings and not in_full:
+            if findings and not in_full and rule.run_request is None:
                 findings = _introduced(rule, policy, findings, context)
         except Exception as exc:  # defence in depth: a check bug must not become an allow or a 500
             status = Status.ERROR
@@ -346,7 +347,7 @@ def _violation(policy: Policy, rule: Rule, finding: Finding) -> Violation:
         actions=policy.actions,
         path=finding.path,
         value=finding.value,
-        message=f"{finding.problem}: {finding.fix} [policy {policy.name}]",
+        message=f"{finding.problem}{': ' + finding.fix if finding.fix else ''} [policy {policy.name}]",
         remediation=policy.remediation,
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ from pydantic import BaseModel, ValidationError
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from . import mutations as _mutations  # noqa: F401  (registers the built-in mutators)
 from .access import ACCESS_CHECKS
-from .document import PolicyDocument
+from .cel.rules import compile_rule
+from .document import API_VERSION, ExpressionRule, PolicyDocument
 from .match import Exempter, Matcher
 from .model import AccessRule, Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
+from .vap.importer import SourceDocument, import_documents
 from .yamlio import YamlError, load_documents, load_documents_text
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -81,13 +83,15 @@ def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
     if not files and not problems:
         problems.append(Problem(", ".join(map(str, paths)) or "(none)", None, "", "no policy files found"))
     policies: list[Policy] = []
+    foreign: list[SourceDocument] = []  # Kubernetes documents: ValidatingAdmissionPolicies and their kin
     for file in files:
         try:
             documents = load_documents(file)
         except YamlError as exc:
             problems.append(Problem(str(file), exc.document, "", exc.reason))
             continue
-        policies += _compile_documents(documents, str(file), problems)
+        policies += _compile_documents(documents, str(file), problems, foreign)
+    policies += _compile_imported(foreign, problems)
     return _finish(policies, problems, tuple(str(f) for f in files))
 
 
@@ -98,12 +102,50 @@ def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
     except YamlError as exc:
         raise PolicyLoadError([Problem(source, exc.document, "", exc.reason)]) from None
     problems: list[Problem] = []
-    return _finish(_compile_documents(documents, source, problems), problems, (source,))
+    foreign: list[SourceDocument] = []
+    policies = _compile_documents(documents, source, problems, foreign)
+    return _finish(policies + _compile_imported(foreign, problems), problems, (source,))
 
 
-def _compile_documents(documents: list[Any], source: str, problems: list[Problem]) -> list[Policy]:
-    compiled = (_compile(doc, source, i, problems) for i, doc in enumerate(documents) if doc is not None)
+def _compile_documents(
+    documents: list[Any], source: str, problems: list[Problem], foreign: list[SourceDocument]
+) -> list[Policy]:
+    compiled = []
+    for i, doc in enumerate(documents):
+        if isinstance(doc, dict) and doc.get("apiVersion") != API_VERSION and "kind" in doc:
+            foreign.append(SourceDocument(doc, source, i))  # judged together once every file is read
+        elif doc is not None:
+            compiled.append(_compile(doc, source, i, problems))
     return [policy for policy in compiled if policy is not None]
+
+
+def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) -> list[Policy]:
+    """ValidatingAdmissionPolicies (+ bindings, params) as podgate policies; errors point at their files."""
+
+    def problem(source: SourceDocument, path: str, message: str) -> None:
+        problems.append(Problem(source.file, source.index, path, message))
+
+    result = import_documents(foreign, problem)
+    for other in result.unused:
+        found = f"{other.document.get('apiVersion')}/{other.document.get('kind')}"
+        problem(
+            other,
+            "",
+            "expected apiVersion podgate.io/v1alpha1, kind Policy (or a ValidatingAdmissionPolicy, "
+            f"its binding, or a params object one of them uses); found {found}",
+        )
+    policies = []
+    for imported in result.policies:
+        own: list[Problem] = []
+        policy = _compile(imported.policy, imported.source.file, imported.source.index, own)
+        # The rule's fields are the policy's own (spec.validations[0]...), so point there.
+        problems.extend(
+            Problem(p.file, p.document, re.sub(r"^spec\.rules\[\d+\]\.", "spec.", p.path), p.message)
+            for p in own
+        )
+        if policy is not None:
+            policies.append(replace(policy, source=f"{imported.binding.file}#{imported.binding.index}"))
+    return policies
 
 
 def _finish(policies: list[Policy], problems: list[Problem], sources: tuple[str, ...]) -> PolicySet:
@@ -137,6 +179,11 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     rules: list[Rule] = []
     access_rules: list[AccessRule] = []
     for i, rule in enumerate(spec.rules):
+        if isinstance(rule, ExpressionRule):
+            compiled = compile_rule(rule, f"spec.rules[{i}]", problem)
+            if compiled is not None:
+                rules.append(compiled)
+            continue
         check, access = CHECKS.get(rule.check), ACCESS_CHECKS.get(rule.check)
         where = f"spec.rules[{i}].params"
         name = rule.name or rule.check

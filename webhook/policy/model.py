@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from .access import AccessCheckFn
 from .match import Exempter, Matcher
+from .podspec import PodView
 from .registry import CheckFn, Mutator
-from .result import Action
+from .result import Action, Finding
+
+# A rule that needs the whole request (CEL rules: object, oldObject, request, namespaceObject), not only
+# the pod: called with the pod view and the engine's Request.
+RequestCheckFn = Callable[[PodView, Any], Iterable[Finding]]
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
-    check: str  # the registered check id
+    check: str  # the registered check id; "cel" for an expression rule
     run: CheckFn
+    # Set for expression rules: used instead of `run`, judged in full on UPDATE (the expression sees
+    # oldObject and decides itself, as in ValidatingAdmissionPolicy).
+    run_request: RequestCheckFn | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,67 @@
+"""`podgate export vap PATH...`: podgate policies as ValidatingAdmissionPolicy + Binding manifests.
+
+The manifests (YAML, on stdout or `-o FILE`) are a fail-closed floor for the API server: only what CEL
+expresses exactly is exported; the report (stderr) lists what was exported and what was left to the
+webhook, and why. `--strict` exits 1 when anything was left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .errors import ExitCode, UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write podgate policies as native Kubernetes policies",
+        description="Write the parts of podgate policies that CEL can express as native Kubernetes objects.",
+    )
+    parser.add_argument("format", choices=["vap"], help="vap: ValidatingAdmissionPolicy + Binding")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="policy files or directories")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the manifests here (default: stdout)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any policy or rule was left out")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..policy import PolicyLoadError, load_policies
+    from ..policy.document import API_VERSION, PolicyDocument
+    from ..policy.loader import policy_files
+    from ..policy.vap.exporter import export_documents
+    from ..policy.yamlio import load_documents
+    from ._yaml_out import dump_documents
+
+    try:
+        load_policies(*args.paths)  # the same strict checks as the webhook, every problem at once
+    except PolicyLoadError as exc:
+        raise UsageError(str(exc)) from None
+    documents = []
+    native = 0
+    for file in policy_files(args.paths):
+        for document in load_documents(file):
+            if isinstance(document, dict) and document.get("apiVersion") == API_VERSION:
+                documents.append(PolicyDocument.model_validate(document))
+            elif document is not None:
+                native += 1
+    result = export_documents(documents)
+    text = dump_documents(result.documents)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    report = sys.stderr
+    for exported in result.exported:
+        print(f"exported: {exported}", file=report)
+    for left in result.left_out:
+        print(f"left to the webhook: {left}", file=report)
+    if native:
+        print(f"skipped: {native} document(s) that are already native Kubernetes objects", file=report)
+    return ExitCode.FAILED if args.strict and result.left_out else ExitCode.OK

@@ -1,0 +1,71 @@
+"""`podgate import vap PATH...`: ValidatingAdmissionPolicy + Binding (+ params) as podgate policies.
+
+`podgate lint/evaluate/test` read those manifests directly; `import` writes the podgate policies they
+become (one per binding) so they can be read, extended and kept as podgate files. The result is
+compiled before it is written: a CEL error is reported with the manifest's file, document and field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .errors import ExitCode, UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "import",
+        help="turn native Kubernetes policies into podgate policies",
+        description="Turn ValidatingAdmissionPolicy + Binding (+ params) manifests into podgate policies.",
+    )
+    parser.add_argument("format", choices=["vap"], help="vap: ValidatingAdmissionPolicy + Binding")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the policies here (default: stdout)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..policy import PolicyLoadError, load_policies
+    from ..policy.loader import Problem, policy_files
+    from ..policy.vap.importer import SourceDocument, import_documents, is_vap_document
+    from ..policy.yamlio import YamlError, load_documents
+    from ._yaml_out import dump_documents
+
+    try:
+        load_policies(*args.paths)  # compiles every expression: errors name the manifest's own fields
+    except PolicyLoadError as exc:
+        raise UsageError(str(exc)) from None
+    sources = []
+    for file in policy_files(args.paths):
+        try:
+            documents = load_documents(file)
+        except YamlError as exc:  # pragma: no cover - load_policies reported it already
+            raise UsageError(str(exc)) from None
+        for index, document in enumerate(documents):
+            if isinstance(document, dict) and document.get("apiVersion") != "podgate.io/v1alpha1":
+                sources.append(SourceDocument(document, str(file), index))
+    problems: list[Problem] = []
+    result = import_documents(
+        sources,
+        lambda source, path, message: problems.append(Problem(source.file, source.index, path, message)),
+    )
+    if problems:  # pragma: no cover - load_policies reported them already
+        raise UsageError("\n".join(map(str, problems)))
+    if not any(is_vap_document(s.document) for s in sources):
+        raise UsageError("no ValidatingAdmissionPolicy or binding found in " + ", ".join(args.paths))
+    text = dump_documents([imported.policy for imported in result.policies])
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+    for imported in result.policies:
+        print(f"imported: binding {imported.binding.document['metadata']['name']}", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return ExitCode.OK

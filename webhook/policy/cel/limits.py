@@ -1,0 +1,109 @@
+"""Bounds on what one CEL expression may cost, so a runaway expression cannot stall the webhook.
+
+CEL always terminates, and outside comprehensions (`all`, `exists`, `exists_one`, `map`, `filter`) an
+expression's work is linear in its size and its input. Nested comprehensions are what grow: their work
+is the product of the lists they walk. The CEL runtime offers no iteration budget through its Python
+binding, so podgate bounds the product before it runs:
+
+- at load: an expression longer than MAX_EXPRESSION_LENGTH or nesting comprehensions deeper than
+  MAX_COMPREHENSION_DEPTH is a load error;
+- per request: an expression nesting d >= 2 comprehensions is refused (an evaluation error, which the
+  policy's failurePolicy turns into a denial or a note) when L**d exceeds MAX_ITERATIONS, L being the
+  longest list (or map) in its input. That is an upper bound of its iterations, like the API server's
+  static cost estimate but with the real sizes;
+- after each evaluation the elapsed time is checked against MAX_RULE_SECONDS: an over-long rule is an
+  evaluation error too, so it is noticed even if the estimate let it through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MAX_EXPRESSION_LENGTH = 10_000
+MAX_COMPREHENSION_DEPTH = 4
+MAX_ITERATIONS = 1_000_000  # the API server's per-expression cost limit is of the same order
+MAX_RULE_SECONDS = 1.0  # generous: a loaded machine must not turn a slow rule into a denial
+
+COMPREHENSIONS = frozenset({"all", "exists", "exists_one", "map", "filter", "transformList", "transformMap"})
+
+
+def comprehension_depth(source: str) -> int:
+    """The deepest nesting of comprehension macros in `source` (string literals skipped)."""
+    depth = deepest = 0
+    stack: list[bool] = []  # per open parenthesis: does it open a comprehension?
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c in "'\"":
+            i = _skip_string(source, i)
+            continue
+        if c in "rRbB" and i + 1 < n and source[i + 1] in "'\"" and not _ident_char(source, i - 1):
+            i = _skip_string(source, i + 1, raw=c in "rR")
+            continue
+        if c.isalpha() or c == "_":
+            j = i
+            while j < n and (source[j].isalnum() or source[j] == "_"):
+                j += 1
+            word = source[i:j]
+            k = j
+            while k < n and source[k].isspace():
+                k += 1
+            is_member = _previous_non_space(source, i) == "."
+            if word in COMPREHENSIONS and is_member and k < n and source[k] == "(":
+                stack.append(True)
+                depth += 1
+                deepest = max(deepest, depth)
+                i = k + 1
+                continue
+            i = j
+            continue
+        if c == "(":
+            stack.append(False)
+        elif c == ")" and stack and stack.pop():
+            depth -= 1
+        i += 1
+    return deepest
+
+
+def _ident_char(source: str, i: int) -> bool:
+    return i >= 0 and (source[i].isalnum() or source[i] == "_")
+
+
+def _previous_non_space(source: str, i: int) -> str:
+    i -= 1
+    while i >= 0 and source[i].isspace():
+        i -= 1
+    return source[i] if i >= 0 else ""
+
+
+def _skip_string(source: str, i: int, raw: bool = False) -> int:
+    """The index just past the string literal opening at `i` (an unterminated one ends the text)."""
+    quote = source[i]
+    delimiter = quote * 3 if source.startswith(quote * 3, i) else quote
+    i += len(delimiter)
+    while i < len(source):
+        if not raw and source[i] == "\\":
+            i += 2
+            continue
+        if source.startswith(delimiter, i):
+            return i + len(delimiter)
+        i += 1
+    return i
+
+
+def longest_collection(value: Any, limit: int = 1_000_000) -> int:
+    """The length of the longest list or map anywhere in `value` (walks at most `limit` nodes)."""
+    longest = 0
+    pending = [value]
+    seen = 0
+    while pending and seen < limit:
+        node = pending.pop()
+        seen += 1
+        if isinstance(node, Mapping):
+            longest = max(longest, len(node))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            longest = max(longest, len(node))
+            pending.extend(node)
+    return longest

@@ -1,0 +1,33 @@
+"""CEL building blocks shared by the translators, null-safe as the checks are.
+
+The checks treat an absent field and an explicit null alike (`c.get("securityContext") or {}`); in CEL a
+null field is present (`has()` is true) and selecting into it is an error, so every optional step is
+guarded with `!= null`.
+"""
+
+from __future__ import annotations
+
+POD = "variables.podSpec"
+
+
+def present(path: str) -> str:
+    """`path` (a CEL selection like `c.securityContext.runAsUser`) is set and not null."""
+    parts = path.split(".")
+    steps = []
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[: i + 1])
+        if prefix == POD:  # always set: the export defines it
+            continue
+        steps.append(f"has({prefix}) && {prefix} != null")
+    return " && ".join(steps)
+
+
+def _list(field: str) -> str:
+    return f"({present(f'{POD}.{field}')} ? {POD}.{field} : [])"
+
+
+# Init, regular and ephemeral containers, as podspec.PodView.containers walks them.
+ALL_CONTAINERS = {
+    "name": "allContainers",
+    "expression": " + ".join(_list(f) for f in ("initContainers", "containers", "ephemeralContainers")),
+}
