@@ -169,7 +169,8 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
         metrics.BAD_REQUESTS.labels(status=str(exc.status)).inc()
         return _error(exc.status, exc.message)
     if runtime.settings.log_bodies:
-        log.debug("request %s body: %s", review.uid, body.decode(errors="replace"))
+        # INFO, the level the webhook logs at: the operator asked for the bodies, so they must show.
+        log.info("request %s body: %s", review.uid, body.decode(errors="replace"))
 
     settings = runtime.settings
     labels = runtime.namespaces.labels(review.request.namespace) if runtime.namespaces else None

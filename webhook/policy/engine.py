@@ -91,7 +91,7 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
         if malformed:
             outcomes[policy.name] = Status.ERROR
             continue
-        status, found = _judge(policy, context, notes)
+        status, found = _judge(policy, context, notes, deadline)
         outcomes[policy.name] = status
         violations.extend(found)
 
@@ -106,11 +106,11 @@ def evaluate(policies: PolicySet, request: Request, *, deadline: float | None = 
 def decide(violations: Iterable[Violation], outcomes: Mapping[str, Status], notes: Iterable[str]) -> Decision:
     """Fold violations into the answer: Deny → not allowed, Warn → warnings, Audit → annotations."""
     ordered = tuple(violations)
-    warnings: list[str] = []
+    warnings: dict[str, None] = {}  # ordered and de-duplicated in linear time (thousands of containers)
     audit: dict[str, list[str]] = {}
     for v in ordered:
-        if "Warn" in v.actions and v.message not in warnings:
-            warnings.append(v.message)
+        if "Warn" in v.actions:
+            warnings[v.message] = None
         if "Audit" in v.actions:
             audit.setdefault(v.policy, []).append(v.message)
     return Decision(
@@ -251,7 +251,9 @@ class _Context:
         return old_pod is not None and not significant_pod_update(self.pod, old_pod)
 
 
-def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status, list[Violation]]:
+def _judge(
+    policy: Policy, context: _Context, notes: list[str], deadline: float | None = None
+) -> tuple[Status, list[Violation]]:
     pod = context.pod
     if policy.pod_security_updates and context.insignificant_pod_update():
         return Status.PASS, []
@@ -259,6 +261,11 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     status = Status.PASS
     in_full = context.judged_in_full(policy)
     for rule in policy.rules:
+        # Between rules too: one policy of many rules over thousands of containers must not overrun it.
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded(
+                f"evaluation passed its deadline before rule {rule.name!r} of {policy.name!r}"
+            )
         try:
             findings = [f for f in rule.run(pod) if not policy.exemptions.exempts_image(f.image)]
             if findings and not in_full:
