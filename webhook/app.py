@@ -310,15 +310,23 @@ def _mutate(
     return answer(review, allowed=True, patch=result.patch), entry
 
 
+# A pod with thousands of bad containers must not write megabytes per request into the log (a way to
+# fill the disk, and seconds of work past the deadline); the count of what was left out is kept.
+MAX_LOGGED_VIOLATIONS = 200
+
+
 def _decision_entry(decision: Decision) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "outcomes": {name: str(status) for name, status in decision.outcomes.items()},
         "violations": [
             {"policy": v.policy, "rule": v.rule, "path": v.path, "actions": list(v.actions)}
-            for v in decision.violations
+            for v in decision.violations[:MAX_LOGGED_VIOLATIONS]
         ],
         "notes": list(decision.notes),
     }
+    if len(decision.violations) > MAX_LOGGED_VIOLATIONS:
+        entry["violationsLeftOut"] = len(decision.violations) - MAX_LOGGED_VIOLATIONS
+    return entry
 
 
 def _record(
