@@ -213,6 +213,8 @@ def _read_body(limit: int) -> bytes | None:
         if declared <= _DRAIN_FACTOR * limit:
             _drain(declared)
         return None
+    if declared is not None:  # the usual case (the API server sends Content-Length): one read
+        return request.get_data(cache=False)
     stream = request.stream
     chunks: list[bytes] = []
     size = 0

@@ -18,6 +18,7 @@ import orjson
 from .policy.engine import Request, UserInfo
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
+OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 
 # The API server truncates a warning over 256 characters and drops warnings past 4 KiB in total.
 MAX_MESSAGE_CHARS = 16 * 1024
@@ -100,33 +101,56 @@ def parse_review(document: Any) -> Review:
         raise ReviewError(
             400, "request.operation is missing or not a string (CREATE, UPDATE, DELETE, CONNECT)"
         )
-    for field in ("object", "oldObject"):
+    for field in (
+        "object",
+        "oldObject",
+        "options",
+        "kind",
+        "resource",
+        "requestKind",
+        "requestResource",
+        "userInfo",
+    ):
         value = raw.get(field)
         if value is not None and not isinstance(value, Mapping):
             raise ReviewError(
                 400, f"request.{field} is a JSON {_json_type(value)}: expected an object or null"
             )
-    for field in ("namespace", "subResource", "name"):
+    for field in ("namespace", "subResource", "requestSubResource", "name"):
         value = raw.get(field)
         if value is not None and not isinstance(value, str):
             raise ReviewError(400, f"request.{field} is a JSON {_json_type(value)}: expected a string")
-    kind = raw.get("kind")
-    if kind is not None and not (isinstance(kind, Mapping) and isinstance(kind.get("kind", ""), str)):
-        raise ReviewError(400, "request.kind must be an object {group, version, kind}")
-    user = raw.get("userInfo")
-    user = user if isinstance(user, Mapping) else {}
+    if raw.get("dryRun") is not None and not isinstance(raw.get("dryRun"), bool):
+        raise ReviewError(
+            400, f"request.dryRun is a JSON {_json_type(raw.get('dryRun'))}: expected a boolean"
+        )
+    if operation not in OPERATIONS:
+        raise ReviewError(400, f"request.operation {operation!r} is not one of {', '.join(OPERATIONS)}")
+    for field in ("kind", "requestKind"):
+        gvk = raw.get(field) or {}
+        for part in ("group", "version", "kind"):
+            if not isinstance(gvk.get(part, ""), str):
+                raise ReviewError(
+                    400, f"request.{field}.{part} is a JSON {_json_type(gvk.get(part))}: expected a string"
+                )
+    kind = raw.get("kind") or {}
+    # Who asks decides exemptions: a user or group of the wrong type is refused, never coerced.
+    user = raw.get("userInfo") or {}
+    if not isinstance(user.get("username", ""), str):
+        raise ReviewError(
+            400, f"request.userInfo.username is a JSON {_json_type(user.get('username'))}: expected a string"
+        )
     groups = user.get("groups")
+    if groups is not None and not (isinstance(groups, list) and all(isinstance(g, str) for g in groups)):
+        raise ReviewError(400, "request.userInfo.groups must be an array of strings")
     request = Request(
         object=raw.get("object"),
         operation=operation,
         old_object=raw.get("oldObject"),
-        kind=str(kind.get("kind")) if isinstance(kind, Mapping) and kind.get("kind") else None,
+        kind=str(kind.get("kind")) if kind.get("kind") else None,
         subresource=str(raw.get("subResource") or ""),
         namespace=str(raw.get("namespace") or "") or None,
-        user=UserInfo(
-            username=str(user.get("username") or ""),
-            groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
-        ),
+        user=UserInfo(username=str(user.get("username") or ""), groups=tuple(groups or ())),
         dry_run=raw.get("dryRun") is True,
     )
     return Review(api_version=str(api_version), uid=uid, request=request, raw=raw)
