@@ -620,8 +620,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--containers", type=int, default=5000, help="containers in the pathological pod")
-    parser.add_argument("--long-string", type=int, default=1_000_000, help="characters per long string")
+    parser.add_argument("--containers", type=int, default=3000, help="containers in the pathological pod")
+    parser.add_argument(
+        "--long-string",
+        type=int,
+        default=500_000,
+        help="characters per long string (five of them: the body stays under 3 MiB)",
+    )
     args = parser.parse_args(argv)
 
     print(
