@@ -45,7 +45,13 @@ def test_the_api_holds_to_its_description(
     workers = server.worker_pids()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case: schemathesis.Case) -> None:
         response = case.call(
             base_url=server.base, session=server.session, verify=server.session.verify, timeout=10
