@@ -53,7 +53,8 @@ def check(result: tuple[dict[str, Any], list[str]]) -> dict[str, Any]:
 
 
 def test_sustained_load_at_70_percent_has_no_error_and_flat_memory(server: Any, rate: float) -> None:
-    figures = check(faults.sustained(server, CONNECTIONS, rate, 4.0))
+    # A few seconds on a shared 2-core machine: the pace is checked loosely here, tightly in the bench.
+    figures = check(faults.sustained(server, CONNECTIONS, rate, 4.0, min_achieved=0.5))
     assert figures["errors"] == 0 and figures["requests"] > 0
 
 
