@@ -169,7 +169,8 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
         metrics.BAD_REQUESTS.labels(status=str(exc.status)).inc()
         return _error(exc.status, exc.message)
     if runtime.settings.log_bodies:
-        log.debug("request %s body: %s", review.uid, body.decode(errors="replace"))
+        # INFO, the level the webhook logs at: the operator asked for the bodies, so they must show.
+        log.info("request %s body: %s", review.uid, body.decode(errors="replace"))
 
     settings = runtime.settings
     labels = runtime.namespaces.labels(review.request.namespace) if runtime.namespaces else None
@@ -311,15 +312,23 @@ def _mutate(
     return answer(review, allowed=True, patch=result.patch), entry
 
 
+# A pod with thousands of bad containers must not write megabytes per request into the log (a way to
+# fill the disk, and seconds of work past the deadline); the count of what was left out is kept.
+MAX_LOGGED_VIOLATIONS = 200
+
+
 def _decision_entry(decision: Decision) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "outcomes": {name: str(status) for name, status in decision.outcomes.items()},
         "violations": [
             {"policy": v.policy, "rule": v.rule, "path": v.path, "actions": list(v.actions)}
-            for v in decision.violations
+            for v in decision.violations[:MAX_LOGGED_VIOLATIONS]
         ],
         "notes": list(decision.notes),
     }
+    if len(decision.violations) > MAX_LOGGED_VIOLATIONS:
+        entry["violationsLeftOut"] = len(decision.violations) - MAX_LOGGED_VIOLATIONS
+    return entry
 
 
 def _record(

@@ -21,6 +21,7 @@ API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 
 # The API server truncates a warning over 256 characters and drops warnings past 4 KiB in total.
+MAX_MESSAGE_CHARS = 16 * 1024
 MAX_WARNING_CHARS = 256
 MAX_WARNINGS_BYTES = 4096
 # Audit annotations land in every audit event: keep each value, and all of them, small.
@@ -167,7 +168,7 @@ def answer(
     """The AdmissionReview response. A patch is only ever passed by /mutate, and only when non-empty."""
     response: dict[str, Any] = {"uid": review.uid, "allowed": allowed}
     if not allowed:
-        response["status"] = {"code": 403, "reason": "Forbidden", "message": message}
+        response["status"] = {"code": 403, "reason": "Forbidden", "message": bound_message(message)}
     bounded = bound_warnings(warnings)
     if bounded:
         response["warnings"] = bounded
@@ -178,6 +179,15 @@ def answer(
         response["patchType"] = "JSONPatch"
         response["patch"] = base64.b64encode(orjson.dumps(patch)).decode("ascii")
     return {"apiVersion": review.api_version, "kind": "AdmissionReview", "response": response}
+
+
+def bound_message(message: str) -> str:
+    """The denial message kubectl prints, cut at MAX_MESSAGE_CHARS: a pod with thousands of bad
+    containers must not make a megabytes-long answer (the decision log keeps every violation)."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    cut = message[:MAX_MESSAGE_CHARS]
+    return f"{cut}… ({len(message) - len(cut)} more characters left out; see the decision log)"
 
 
 def bound_warnings(warnings: Sequence[str]) -> list[str]:

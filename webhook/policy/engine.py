@@ -109,7 +109,7 @@ def _evaluate_pod(policies: PolicySet, request: Request, deadline: float | None)
         if malformed:
             outcomes[policy.name] = Status.ERROR
             continue
-        status, found = _judge(policy, context, notes)
+        status, found = _judge(policy, context, notes, deadline)
         outcomes[policy.name] = status
         violations.extend(found)
 
@@ -126,11 +126,11 @@ def decide(violations: Iterable[Violation], outcomes: Mapping[str, Status], note
     ordered = tuple(violations)
     if not ordered:  # the usual answer: allowed, nothing to fold
         return Decision(allowed=True, outcomes=dict(outcomes), notes=tuple(dict.fromkeys(notes)))
-    warnings: list[str] = []
+    warnings: dict[str, None] = {}  # ordered and de-duplicated in linear time (thousands of containers)
     audit: dict[str, list[str]] = {}
     for v in ordered:
-        if "Warn" in v.actions and v.message not in warnings:
-            warnings.append(v.message)
+        if "Warn" in v.actions:
+            warnings[v.message] = None
         if "Audit" in v.actions:
             audit.setdefault(v.policy, []).append(v.message)
     return Decision(
@@ -274,7 +274,9 @@ class _Context:
         return old_pod is not None and not significant_pod_update(self.pod, old_pod)
 
 
-def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status, list[Violation]]:
+def _judge(
+    policy: Policy, context: _Context, notes: list[str], deadline: float | None = None
+) -> tuple[Status, list[Violation]]:
     pod = context.pod
     if policy.pod_security_updates and context.insignificant_pod_update():
         return Status.PASS, []
@@ -284,6 +286,11 @@ def _judge(policy: Policy, context: _Context, notes: list[str]) -> tuple[Status,
     # Most policies exempt no image and most rules find nothing: keep that path to one list() per rule.
     exempts_image = policy.exemptions.exempts_image if policy.exemptions.images is not None else None
     for rule in policy.rules:
+        # Between rules too: one policy of many rules over thousands of containers must not overrun it.
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded(
+                f"evaluation passed its deadline before rule {rule.name!r} of {policy.name!r}"
+            )
         try:
             found = rule.run(pod) if rule.run_request is None else rule.run_request(pod, context.request)
             findings = list(found)
