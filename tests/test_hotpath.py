@@ -180,7 +180,7 @@ def test_decisions_on_a_read_only_object_match_plain_dicts() -> None:
 
 
 def test_mutate_without_mutating_policies_returns_the_object_unchanged() -> None:
-    policies = load_policies(POLICIES)
+    policies = load_policies(POLICIES / "no-root.yaml", POLICIES / "pod-security")
     assert not policies.mutating
     for obj in (rich_pod(), pod(hostNetwork="yes"), {"kind": "ConfigMap"}):
         result = mutate(policies, Request(object=obj))
