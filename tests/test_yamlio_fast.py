@@ -30,12 +30,15 @@ class GenericStrictLoader(StrictLoader):  # type: ignore[misc]
     ascend_resolver = yaml.resolver.BaseResolver.ascend_resolver
 
 
-def typed(value: Any) -> Any:
-    """A structure equal only when types match too (True != 1 here, NaN == NaN)."""
+def typed(value: Any, path: tuple[int, ...] = ()) -> Any:
+    """A structure equal only when types match too (True != 1 here, NaN == NaN, cycles marked)."""
+    if isinstance(value, (dict, list)) and id(value) in path:
+        return ("cycle", path.index(id(value)))
+    inner = (*path, id(value))
     if isinstance(value, dict):
-        return ("dict", [(typed(k), typed(v)) for k, v in value.items()])
+        return ("dict", [(typed(k, inner), typed(v, inner)) for k, v in value.items()])
     if isinstance(value, list):
-        return ("list", [typed(v) for v in value])
+        return ("list", [typed(v, inner) for v in value])
     if isinstance(value, (set, frozenset)):
         return ("set", sorted(repr(typed(v)) for v in value))
     if isinstance(value, float) and math.isnan(value):
@@ -176,3 +179,20 @@ def test_errors_are_the_generic_errors(text: str) -> None:
 def test_duplicate_key_error_names_the_line_through_the_cli_reader() -> None:
     with pytest.raises(yamlio.YamlError, match=r"document 1: .*line 4, column 1.*duplicate key 'c'"):
         yamlio.load_documents_text("a: 1\n---\nc: 1\nc: 2\n", "pods.yaml")
+
+
+def test_reading_pauses_the_garbage_collector_only_while_a_document_is_built() -> None:
+    import gc
+
+    assert gc.isenabled()
+    documents = yaml.load_all("a: 1\n---\nb: [2]\n", Loader=StrictLoader)
+    assert next(documents) == {"a": 1}
+    assert gc.isenabled()  # enabled again between documents
+    with pytest.raises(yaml.YAMLError):
+        yaml.load("a: 1\na: 2\n", Loader=StrictLoader)
+    assert gc.isenabled()  # and after an error
+    assert list(documents) == [{"b": [2]}]
+
+
+def test_a_cycle_through_a_nested_alias_reads_the_same() -> None:
+    assert_same("[&x {a: [*x]}]")

@@ -7,6 +7,7 @@ it (several times faster on large `kubectl get -o yaml` dumps).
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,27 @@ def _no_path_resolvers(loader: Any, *args: Any) -> None:
 StrictLoader.descend_resolver = _no_path_resolvers
 StrictLoader.ascend_resolver = _no_path_resolvers
 assert not StrictLoader.yaml_path_resolvers
+
+
+# The cyclic garbage collector runs every few hundred allocations and walks every live container: while
+# a large document's hundreds of thousands of nodes and dicts are being built that grows quadratically
+# (measured: 1,000 kubectl pods in one List, 9.5 s of CPU with it, 2.4 s without). Nothing built here
+# needs it (reference counting frees the node tree), so it is paused while one document is read.
+def _without_gc(read: Any) -> Any:
+    def reading(loader: Any) -> Any:
+        if not gc.isenabled():
+            return read(loader)
+        gc.disable()
+        try:
+            return read(loader)
+        finally:
+            gc.enable()
+
+    return reading
+
+
+StrictLoader.get_data = _without_gc(StrictLoader.get_data)
+StrictLoader.get_single_data = _without_gc(StrictLoader.get_single_data)
 
 
 class YamlError(ValueError):
