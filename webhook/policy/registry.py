@@ -33,7 +33,9 @@ from .result import Finding
 class CheckParams(BaseModel):
     """Base for check and mutator parameters: strict types, camelCase keys, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, alias_generator=to_camel)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, alias_generator=to_camel, defer_build=True
+    )
 
 
 class CheckFn(Protocol):
