@@ -143,6 +143,13 @@ def _case_name(document: Mapping[str, Any], field: str) -> str:
         return ""
 
 
+# Requests that name their pod only: the front-end's held-pod cache supplies its metadata
+# (webhook/held_pods.py), a suite case its `targetMetadata`.
+NAMED_ONLY = frozenset(
+    {("CONNECT", "exec"), ("CONNECT", "attach"), ("CONNECT", "portforward"), ("CREATE", "eviction")}
+)
+
+
 def _resolve_case(case: CaseDocument, index: int, base: Path, where: str) -> SuiteCase:
     at = f"{where}: spec.cases[{index}] ({case.name})"
     request = _object_request(case.object, base, f"{at}: object")
@@ -166,8 +173,26 @@ def _resolve_case(case: CaseDocument, index: int, base: Path, where: str) -> Sui
         changes["user"] = UserInfo(case.user_info.username, tuple(case.user_info.groups))
     if "dry_run" in given:
         changes["dry_run"] = case.dry_run
+    resolved = dataclasses.replace(request, **changes)
+    if case.target_metadata is not None:
+        if (resolved.operation, resolved.subresource) not in NAMED_ONLY:
+            raise SuiteError(
+                [
+                    f"{at}: targetMetadata: only CONNECT exec/attach/portforward and CREATE eviction "
+                    f"requests name a pod without carrying it; this case is {resolved.operation} "
+                    f"{resolved.subresource or '(no subresource)'}: put the pod in object/oldObject instead"
+                ]
+            )
+        target = case.target_metadata
+        metadata: dict[str, Any] = {
+            "name": target.name if target.name is not None else resolved.name,
+            "namespace": target.namespace if target.namespace is not None else resolved.namespace,
+            "labels": dict(target.labels),
+            "annotations": dict(target.annotations),
+        }
+        resolved = dataclasses.replace(resolved, target_metadata=metadata)
     golden = base / case.expect.patched if case.expect.patched else None
-    return SuiteCase(case.name, index, dataclasses.replace(request, **changes), case, golden)
+    return SuiteCase(case.name, index, resolved, case, golden)
 
 
 def _object_request(given: str | dict[str, Any], base: Path, at: str) -> Request:
