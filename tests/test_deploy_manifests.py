@@ -358,3 +358,22 @@ def test_an_overlay_without_certificates_refuses_to_render(tmp_path: Path) -> No
     )
     assert done.returncode != 0
     assert "tls.crt" in done.stderr
+
+
+def test_the_access_policies_get_what_they_read(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """The held-pod cache may list and watch pods (podgate's own role, not the droppable audit one), and the
+    scan-verdicts policy finds its reports where it reads them, mounted from an optional ConfigMap."""
+    webhook_role = next(
+        r for r in by_kind(rendered["enforce"], "ClusterRole") if r["metadata"]["name"] == "podgate-webhook"
+    )
+    assert {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]} in webhook_role["rules"]
+    (scan,) = [p for p in load_policies(ROOT / "policies") if p.name == "scan-verdicts"]
+    (reports,) = scan.rules[0].run.data_sources  # type: ignore[attr-defined]  # dormant: the path only
+    for overlay in OVERLAYS:
+        pod = one(rendered[overlay], "Deployment")["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert mounts[reports]["readOnly"] is True
+        volume = volumes[mounts[reports]["name"]]
+        assert volume["configMap"] == {"name": "podgate-scan-reports", "optional": True}
