@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..inputs import InputError, objects_in_document
 from ..policy import PolicyLoadError, PolicySet, Request, UserInfo, load_policies
 from ..policy.loader import validation_problems
+from ..policy.sessions import NAMED_ONLY_REQUESTS
 from ..policy.yamlio import YamlError, load_documents
 from .document import CaseDocument, SuiteDocument
 
@@ -143,13 +144,6 @@ def _case_name(document: Mapping[str, Any], field: str) -> str:
         return ""
 
 
-# Requests that name their pod only: the front-end's held-pod cache supplies its metadata
-# (webhook/held_pods.py), a suite case its `targetMetadata`.
-NAMED_ONLY = frozenset(
-    {("CONNECT", "exec"), ("CONNECT", "attach"), ("CONNECT", "portforward"), ("CREATE", "eviction")}
-)
-
-
 def _resolve_case(case: CaseDocument, index: int, base: Path, where: str) -> SuiteCase:
     at = f"{where}: spec.cases[{index}] ({case.name})"
     request = _object_request(case.object, base, f"{at}: object")
@@ -175,7 +169,7 @@ def _resolve_case(case: CaseDocument, index: int, base: Path, where: str) -> Sui
         changes["dry_run"] = case.dry_run
     resolved = dataclasses.replace(request, **changes)
     if case.target_metadata is not None:
-        if (resolved.operation, resolved.subresource) not in NAMED_ONLY:
+        if (resolved.operation, resolved.subresource) not in NAMED_ONLY_REQUESTS:
             raise SuiteError(
                 [
                     f"{at}: targetMetadata: only CONNECT exec/attach/portforward and CREATE eviction "
