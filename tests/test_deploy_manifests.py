@@ -72,24 +72,47 @@ def test_the_schema_validation_can_fail(rendered: dict[str, list[dict[str, Any]]
         kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
 
 
+POD_SPEC_RESOURCES = {KIND_RESOURCES[k][2] for k in POD_KINDS}
+
+
 @pytest.mark.parametrize(("overlay", "failure_policy"), [("enforce", "Fail"), ("dry-run", "Ignore")])
 def test_webhooks_cannot_lock_the_cluster(
     tree: Path, rendered: dict[str, list[dict[str, Any]]], overlay: str, failure_policy: str
 ) -> None:
-    """Both configurations (the shipped policies validate and mutate) have the same lock-out safety."""
+    """Every webhook of both configurations (the shipped policies validate, mutate and judge access) has
+    the same lock-out safety; sessions and evictions stay fail-open even in enforce."""
     objects = rendered[overlay]
     bundle = (tree / "certs" / "ca-bundle.crt").read_bytes()
-    for kind, path in (
-        ("ValidatingWebhookConfiguration", "/validate"),
-        ("MutatingWebhookConfiguration", "/mutate"),
-    ):
-        (hook,) = one(objects, kind)["webhooks"]
-        assert_hook_cannot_lock_the_cluster(hook, failure_policy, path, bundle)
-        if kind == "MutatingWebhookConfiguration":
-            # Run again if a later mutating webhook changed the pod, so podgate's defaults still hold.
-            assert hook["reinvocationPolicy"] == "IfNeeded"
-        else:
-            assert "reinvocationPolicy" not in hook  # not a field of a validating webhook
+    pod_specs = POD_SPEC_RESOURCES | {"pods/ephemeralcontainers"}
+    (mutating,) = one(objects, "MutatingWebhookConfiguration")["webhooks"]
+    assert_hook_cannot_lock_the_cluster(mutating, failure_policy, "/mutate", bundle, pod_specs)
+    # Run again if a later mutating webhook changed the pod, so podgate's defaults still hold.
+    assert mutating["reinvocationPolicy"] == "IfNeeded"
+    validating, holds, sessions = one(objects, "ValidatingWebhookConfiguration")["webhooks"]
+    assert [validating["name"], holds["name"], sessions["name"]] == [
+        "validate.podgate.io",
+        "holds.incident.podgate.io",
+        "sessions.incident.podgate.io",
+    ]
+    assert_hook_cannot_lock_the_cluster(validating, failure_policy, "/validate", bundle, pod_specs)
+    # Holds: only DELETEs of held objects (their UPDATEs reach validate.podgate.io, which judges access
+    # beside the pod spec), so failing closed freezes nothing a responder did not label.
+    assert_hook_cannot_lock_the_cluster(holds, failure_policy, "/validate", bundle, POD_SPEC_RESOURCES)
+    assert holds["objectSelector"] == {"matchLabels": {"podgate.io/hold": "true"}}
+    assert {op for rule in holds["rules"] for op in rule["operations"]} == {"DELETE"}
+    # Sessions and evictions name a pod without its labels: nothing narrows them, so never Fail.
+    sessions_resources = {"pods/exec", "pods/attach", "pods/portforward", "pods/eviction"}
+    assert_hook_cannot_lock_the_cluster(sessions, "Ignore", "/validate", bundle, sessions_resources)
+    assert "objectSelector" not in sessions
+    operations = {r: rule["operations"] for rule in sessions["rules"] for r in rule["resources"]}
+    assert operations == {
+        "pods/exec": ["CONNECT"],
+        "pods/attach": ["CONNECT"],
+        "pods/portforward": ["CONNECT"],
+        "pods/eviction": ["CREATE"],
+    }
+    for hook in (validating, holds, sessions):
+        assert "reinvocationPolicy" not in hook  # not a field of a validating webhook
     secret = one(objects, "Secret")
     assert secret["type"] == "kubernetes.io/tls"
     assert secret["metadata"] == {
@@ -103,7 +126,7 @@ def test_webhooks_cannot_lock_the_cluster(
 
 
 def assert_hook_cannot_lock_the_cluster(
-    hook: dict[str, Any], failure_policy: str, path: str, bundle: bytes
+    hook: dict[str, Any], failure_policy: str, path: str, bundle: bytes, resources: set[str]
 ) -> None:
     assert hook["failurePolicy"] == failure_policy, hook["name"]
     assert hook["admissionReviewVersions"] == ["v1"]
@@ -127,9 +150,8 @@ def assert_hook_cannot_lock_the_cluster(
     }
     # The caBundle is the CA bundle written by `podgate certs generate` (kustomize wraps its base64).
     assert base64.b64decode("".join(hook["clientConfig"]["caBundle"].split())) == bundle, hook["name"]
-    # Every kind the engine judges is sent, plus kubectl debug's subresource; never a cluster-scoped one.
-    resources = {r for rule in hook["rules"] for r in rule["resources"]}
-    assert resources == {KIND_RESOURCES[k][2] for k in POD_KINDS} | {"pods/ephemeralcontainers"}
+    # Exactly the resources its policies judge, named; never a wildcard, never a cluster-scoped one.
+    assert {r for rule in hook["rules"] for r in rule["resources"]} == resources, hook["name"]
     assert {rule["scope"] for rule in hook["rules"]} == {"Namespaced"}
 
 
@@ -232,7 +254,12 @@ def test_podgates_own_deployment_passes_the_shipped_policies(
     assert not decision.warnings
     judged = {"network-labels", "trusted-registries", "resource-limits", "no-privileged", "no-root"}
     assert judged | {"pod-security-baseline", "pod-security-restricted"} <= set(decision.outcomes)
-    assert set(decision.outcomes) == set(policies.names)  # judged, not skipped
+    # Every pod-spec policy judged it, none skipped. Access policies (sessions, holds) judge who acts on a
+    # running pod, never a CREATE: they are the only ones left out.
+    pod_spec = {p.name for p in policies if p.rules}
+    assert set(decision.outcomes) == pod_spec
+    access = [p for p in policies if p.name not in pod_spec]
+    assert access and all(p.access_rules and "CREATE" not in p.match.operations for p in access)
     # Nothing left for the shipped mutations to default (they would never run on podgate-system anyway).
     assert mutate(policies, Request(object=deployment, operation="CREATE", namespace="default")).patch == []
     # The placeholder image is refused by trusted-registries only, until step 1 is done (or the operator
@@ -331,3 +358,22 @@ def test_an_overlay_without_certificates_refuses_to_render(tmp_path: Path) -> No
     )
     assert done.returncode != 0
     assert "tls.crt" in done.stderr
+
+
+def test_the_access_policies_get_what_they_read(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    """The held-pod cache may list and watch pods (podgate's own role, not the droppable audit one), and the
+    scan-verdicts policy finds its reports where it reads them, mounted from an optional ConfigMap."""
+    webhook_role = next(
+        r for r in by_kind(rendered["enforce"], "ClusterRole") if r["metadata"]["name"] == "podgate-webhook"
+    )
+    assert {"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "watch"]} in webhook_role["rules"]
+    (scan,) = [p for p in load_policies(ROOT / "policies") if p.name == "scan-verdicts"]
+    (reports,) = scan.rules[0].run.data_sources  # type: ignore[attr-defined]  # dormant: the path only
+    for overlay in OVERLAYS:
+        pod = one(rendered[overlay], "Deployment")["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert mounts[reports]["readOnly"] is True
+        volume = volumes[mounts[reports]["name"]]
+        assert volume["configMap"] == {"name": "podgate-scan-reports", "optional": True}

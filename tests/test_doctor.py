@@ -73,15 +73,15 @@ def set_webhook(field: str, value: Any) -> Callable[[Objects], None]:
                 "MutatingWebhookConfiguration",
             ):
                 continue
-            webhook = configuration["webhooks"][0]
-            if value is None:
-                webhook.pop(field, None) if "." not in field else webhook["clientConfig"].pop(
-                    field.split(".")[1]
-                )
-            elif "." in field:
-                webhook["clientConfig"][field.split(".")[1]] = value
-            else:
-                webhook[field] = value
+            for webhook in configuration["webhooks"]:
+                if value is None:
+                    webhook.pop(field, None) if "." not in field else webhook["clientConfig"].pop(
+                        field.split(".")[1]
+                    )
+                elif "." in field:
+                    webhook["clientConfig"][field.split(".")[1]] = value
+                else:
+                    webhook[field] = value
 
     return change
 
@@ -269,9 +269,11 @@ def test_namespace_labels_are_honoured(enforce: Objects) -> None:
     one(objects, "Namespace")["metadata"]["labels"]["podgate.io/enforce"] = "true"
     # One finding per webhook that selects it: each names the configuration the operator must fix.
     found = run(objects)
-    assert [r.risk for r in found] == ["own-namespace-selected", "own-namespace-selected"]
+    assert [r.risk for r in found] == ["own-namespace-selected"] * 4
     assert sorted(r.where for r in found) == [
         "MutatingWebhookConfiguration podgate: webhook mutate.podgate.io",
+        "ValidatingWebhookConfiguration podgate: webhook holds.incident.podgate.io",
+        "ValidatingWebhookConfiguration podgate: webhook sessions.incident.podgate.io",
         "ValidatingWebhookConfiguration podgate: webhook validate.podgate.io",
     ]
 
@@ -299,7 +301,8 @@ def test_cli_refuses_with_reasons_and_exit_code_1(
 
 def test_cli_renders_a_kustomize_directory(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", str(tree / "manifests" / "overlays" / "enforce")]) == 0
-    assert "ok: 2 webhook(s)" in capsys.readouterr().out
+    # validate, holds and sessions (the access policies), mutate
+    assert "ok: 4 webhook(s)" in capsys.readouterr().out
 
 
 def test_cli_checks_the_given_certificate_when_no_secret_is_rendered(

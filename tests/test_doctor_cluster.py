@@ -219,7 +219,8 @@ def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
 def test_a_sound_installation_passes(enforce: Objects, doctor: Any) -> None:
     code, out, requests = doctor(enforce)
     assert code == 0, out
-    assert out.strip() == "ok: 2 webhook(s) in the cluster passed 10 lockout checks (0 warning(s))"
+    # validate, holds and sessions (the access policies), mutate
+    assert out.strip() == "ok: 4 webhook(s) in the cluster passed 10 lockout checks (0 warning(s))"
     assert {method for method, _ in requests} == {"GET"}
     assert ("GET", "/api/v1/namespaces/podgate-system/secrets/podgate-tls") in requests
 

@@ -28,14 +28,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .policy.checks.forensic_hold import HOLD_LABEL, HOLD_VALUE
 from .policy.engine import Request
+from .policy.sessions import NAMED_ONLY_REQUESTS
 
 if TYPE_CHECKING:
     from kubernetes.client import V1PodList
 
 SELECTOR = f"{HOLD_LABEL}={HOLD_VALUE}"
-NAMED_ONLY = frozenset(
-    {("CONNECT", "exec"), ("CONNECT", "attach"), ("CONNECT", "portforward"), ("CREATE", "eviction")}
-)
 MAX_BACKOFF_SECONDS = 30.0
 logger = logging.getLogger(__name__)
 
@@ -82,7 +80,7 @@ class HeldPodCache:
 
     def complete(self, request: Request) -> Request:
         """The request with `target_metadata` filled in, for the requests that only name their pod."""
-        if (request.operation, request.subresource) not in NAMED_ONLY:
+        if (request.operation, request.subresource) not in NAMED_ONLY_REQUESTS:
             return request
         target = self.target_metadata(request.namespace or "", request.name)
         return dataclasses.replace(request, target_metadata=target)

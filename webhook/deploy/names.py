@@ -10,6 +10,10 @@ TLS_SECRET: Final = "podgate-tls"
 POLICIES_CONFIGMAP: Final = "podgate-policies"
 VALIDATING_WEBHOOK: Final = "validate.podgate.io"
 MUTATING_WEBHOOK: Final = "mutate.podgate.io"
+# The access policies' webhooks (docs/incident-response.md), in the ValidatingWebhookConfiguration after
+# VALIDATING_WEBHOOK, in this order (the enforce overlay patches them by index).
+HOLDS_WEBHOOK: Final = "holds.incident.podgate.io"
+SESSIONS_WEBHOOK: Final = "sessions.incident.podgate.io"
 VALIDATE_PATH: Final = "/validate"
 MUTATE_PATH: Final = "/mutate"
 PART_OF_LABEL: Final = {"app.kubernetes.io/part-of": "podgate"}

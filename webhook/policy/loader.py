@@ -34,6 +34,8 @@ from .yamlio import YamlError, load_documents, load_documents_text
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = frozenset({"tests"})
+# The validation-context key under which check parameters find the folder of their policy file.
+POLICY_DIR_CONTEXT = "policy_dir"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +190,10 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         where = f"spec.rules[{i}].params"
         name = rule.name or rule.check
         if check is not None:
-            if (params := _params(check.params, rule.params, where, problem)) is not None:
+            if (params := _params(check.params, rule.params, where, problem, file)) is not None:
                 rules.append(Rule(name=name, check=rule.check, run=check.build(params)))
         elif access is not None:
-            if (params := _params(access.params, rule.params, where, problem)) is not None:
+            if (params := _params(access.params, rule.params, where, problem, file)) is not None:
                 access_rules.append(AccessRule(name=name, check=rule.check, run=access.build(params)))
         else:
             known = ", ".join(sorted([*CHECKS, *ACCESS_CHECKS]))
@@ -205,7 +207,7 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
             known = ", ".join(sorted(MUTATORS))
             problem(f"spec.mutations[{i}].mutator", f"unknown mutator {mutation.mutator!r}; known: {known}")
             continue
-        params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem)
+        params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem, file)
         if params is not None:
             name = mutation.name or mutation.mutator
             mutations.append(Mutation(name=name, mutator=mutation.mutator, compiled=mutator.build(params)))
@@ -237,9 +239,13 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     )
 
 
-def _params(model: type[BaseModel], raw: dict[str, Any], path: str, problem: Any) -> BaseModel | None:
+def _params(
+    model: type[BaseModel], raw: dict[str, Any], path: str, problem: Any, file: str
+) -> BaseModel | None:
+    # Parameters naming files (scan reports) resolve relative paths against the policy file's folder.
+    context = {POLICY_DIR_CONTEXT: str(Path(file).resolve().parent)} if Path(file).is_file() else None
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context=context)
     except ValidationError as exc:
         for sub, message in validation_problems(exc):
             problem(f"{path}.{sub}" if sub else path, message)

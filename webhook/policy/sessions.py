@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 RECORD_EVENT = "pod-session"
 NAMED_ONLY_ACTIONS = frozenset({"exec", "attach", "portforward", "evict"})  # the request names the pod only
+# The (operation, subresource) of those requests: the front-end's held-pod cache (or a suite case's
+# targetMetadata) supplies their target's metadata.
+NAMED_ONLY_REQUESTS = frozenset(key for key, action in ACTIONS.items() if action in NAMED_ONLY_ACTIONS)
 
 
 def judged_alone(request: Request) -> bool:

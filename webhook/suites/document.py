@@ -65,6 +65,16 @@ class UserInfoDocument(_Strict):
     groups: list[str] = []
 
 
+class TargetMetadataDocument(_Strict):
+    """The held pod's metadata as the webhook's held-pod cache supplies it for a CONNECT or eviction,
+    which names the pod without carrying it. Absent: the cache cannot say (not synced)."""
+
+    name: str | None = None
+    namespace: str | None = None
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+
+
 class CaseDocument(_Strict):
     name: str = Field(min_length=1)
     object: str | dict[str, Any]  # fixture file (relative to the suite) or an inline object
@@ -75,6 +85,7 @@ class CaseDocument(_Strict):
     namespace_labels: dict[str, str] | None = None
     user_info: UserInfoDocument | None = None
     dry_run: bool = False
+    target_metadata: TargetMetadataDocument | None = None  # CONNECT / eviction cases only
     expect: Expect
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..inputs import InputError, objects_in_document
 from ..policy import PolicyLoadError, PolicySet, Request, UserInfo, load_policies
 from ..policy.loader import validation_problems
+from ..policy.sessions import NAMED_ONLY_REQUESTS
 from ..policy.yamlio import YamlError, load_documents
 from .document import CaseDocument, SuiteDocument
 
@@ -166,8 +167,26 @@ def _resolve_case(case: CaseDocument, index: int, base: Path, where: str) -> Sui
         changes["user"] = UserInfo(case.user_info.username, tuple(case.user_info.groups))
     if "dry_run" in given:
         changes["dry_run"] = case.dry_run
+    resolved = dataclasses.replace(request, **changes)
+    if case.target_metadata is not None:
+        if (resolved.operation, resolved.subresource) not in NAMED_ONLY_REQUESTS:
+            raise SuiteError(
+                [
+                    f"{at}: targetMetadata: only CONNECT exec/attach/portforward and CREATE eviction "
+                    f"requests name a pod without carrying it; this case is {resolved.operation} "
+                    f"{resolved.subresource or '(no subresource)'}: put the pod in object/oldObject instead"
+                ]
+            )
+        target = case.target_metadata
+        metadata: dict[str, Any] = {
+            "name": target.name if target.name is not None else resolved.name,
+            "namespace": target.namespace if target.namespace is not None else resolved.namespace,
+            "labels": dict(target.labels),
+            "annotations": dict(target.annotations),
+        }
+        resolved = dataclasses.replace(resolved, target_metadata=metadata)
     golden = base / case.expect.patched if case.expect.patched else None
-    return SuiteCase(case.name, index, dataclasses.replace(request, **changes), case, golden)
+    return SuiteCase(case.name, index, resolved, case, golden)
 
 
 def _object_request(given: str | dict[str, Any], base: Path, at: str) -> Request:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ..images import ImageReferenceError, parse_image
 from ..podspec import PodView
@@ -43,6 +43,18 @@ class Params(CheckParams):
     reports_optional: bool = False  # true: no report path exists yet -> the check judges nothing
 
     _verdicts: Verdicts | None = PrivateAttr(default=None)
+
+    @field_validator("reports")
+    @classmethod
+    def _relative_to_the_policy_file(cls, reports: list[str], info: ValidationInfo) -> list[str]:
+        """A relative report path names a path beside the policy file (so a policy and its reports
+        move together, e.g. a PolicyTest suite's fixtures), not one in the current directory."""
+        from pathlib import Path
+
+        base = (info.context or {}).get("policy_dir")  # loader.POLICY_DIR_CONTEXT
+        if base is None:
+            return reports
+        return [str(Path(base) / r) if not Path(r).is_absolute() else r for r in reports]
 
     @model_validator(mode="after")
     def _load_reports(self) -> Params:
