@@ -35,11 +35,13 @@ def kube() -> Iterator[tuple[KubeLoopback, queue.Queue[Any]]]:
         events.put(CLOSE)
 
 
-def serve(tmp_path: Path, policies: list[Path], kube: KubeLoopback | None) -> RunningServer:
+def serve(
+    tmp_path: Path, policies: list[Path], kube: KubeLoopback | None, args: tuple[str, ...] = ()
+) -> RunningServer:
     env = {"PODGATE_NAMESPACE_LABELS": "false", "PODGATE_DECISION_LOG": str(tmp_path / "decisions.jsonl")}
     if kube is not None:
         env["PODGATE_KUBE_API"] = kube.url
-    return RunningServer(tmp_path / "server", policies, env=env)
+    return RunningServer(tmp_path / "server", policies, env=env, args=args)
 
 
 def decision_lines(tmp_path: Path) -> list[dict[str, Any]]:
@@ -122,6 +124,20 @@ def test_without_a_synced_cache_the_failure_policy_decides_and_readyz_says_why(t
         assert refused["allowed"] is False and "has not synced" in refused["status"]["message"]
         responder = with_user(incident_review("pod-connect-exec.json"), RESPONDER)
         assert server.post("validate", responder).json()["response"]["allowed"] is True
+    finally:
+        server.stop()
+
+
+def test_in_dry_run_a_refused_session_is_let_through_and_recorded_as_would_deny(tmp_path: Path) -> None:
+    server = serve(tmp_path, [POLICIES / "forensic-hold.yaml"], None, args=("--mode", "dry-run"))
+    try:
+        answered = server.post("validate", incident_review("pod-connect-exec.json")).json()["response"]
+        assert answered["allowed"] is True and answered["warnings"][0].startswith("[dry-run] would deny")
+        (line,) = decision_lines(tmp_path)
+        assert line["event"] == "pod-session" and line["allowed"] is True and line["wouldDeny"] is True
+        assert line["denials"] and line["policies"] == {"forensic-hold": "error"}
+        assert 'podgate_sessions_total{action="exec",decision="would-deny"} 1.0' in server.get("metrics").text
+        verify_log(tmp_path)
     finally:
         server.stop()
 
