@@ -8,6 +8,11 @@
 
 Every answer to a call that is not a usable AdmissionReview is JSON `{"error", "status"}` with 400, 413
 or 415; nothing ever answers with a traceback. What happens per request is in docs/webhook.md.
+
+/validate, per request: a request no loaded policy could judge (`judging.py`) is answered at once;
+otherwise the namespace labels and, for requests that only name their pod (exec, attach,
+port-forward, eviction), the held-pod cache's knowledge of that pod complete it before `evaluate`.
+Every session (exec, attach, port-forward, debug) is recorded in its decision-log line, judged or not.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .decisionlog import DecisionLog
+from .held_pods import HeldPodCache
 from .namespaces import NamespaceCache
-from .policy import DeadlineExceeded, Decision, PolicySet, evaluate, mutate
-from .reloading import PolicyStore, ReloadingTLS
+from .policy import DeadlineExceeded, Decision, PolicySet, Request, evaluate, mutate
+from .policy.sessions import session_record
+from .reloading import LoadedPolicies, PolicyStore, ReloadingTLS
 from .review import Review, ReviewError, answer, decode_json, parse_review
 from .settings import Settings
 
@@ -44,6 +51,8 @@ class Runtime:
     store: PolicyStore
     tls: ReloadingTLS | None = None
     namespaces: NamespaceCache | None = None
+    held_pods: HeldPodCache | None = None
+    held_pods_unavailable: str = ""  # why no held-pod cache runs although the policies need one
     decision_file: DecisionLog | None = None
 
 
@@ -108,11 +117,13 @@ def _start_watchers(runtime: Runtime) -> None:
             time.sleep(settings.reload_interval)
             try:
                 runtime.store.maybe_reload()
+                _ensure_held_pods(runtime)  # a reloaded set may now judge sessions or evictions
                 if runtime.tls is not None:
                     runtime.tls.context()  # notices a rotated certificate even when nobody connects
             except Exception:  # keep watching whatever happens: the last good state keeps serving
                 log.exception("reload check failed")
 
+    _ensure_held_pods(runtime)
     threading.Thread(target=reload_loop, name="podgate-reload", daemon=True).start()
     if settings.namespace_labels:
         from .namespaces import api_client
@@ -123,6 +134,31 @@ def _start_watchers(runtime: Runtime) -> None:
         else:
             runtime.namespaces = NamespaceCache(client)
             runtime.namespaces.start()
+
+
+def _ensure_held_pods(runtime: Runtime) -> None:
+    """Start this worker's held-pod cache once the policy set judges requests that only name a pod.
+
+    Started at most once per worker (a later set without such policies leaves it running: it costs one
+    watch on held pods); never on the request path.
+    """
+    current = runtime.store.current
+    if runtime.held_pods is not None or current is None or not current.judged.needs_held_pods:
+        return
+    if runtime.held_pods_unavailable:  # looked for a cluster already: none
+        return
+    from kubernetes import client
+
+    from .namespaces import api_client
+
+    api = api_client(runtime.settings.kube_api)
+    if api is None:
+        runtime.held_pods_unavailable = "no cluster configured"
+        log.warning("no cluster configuration: held pods are not known; %s", _HELD_UNKNOWN)
+        return
+    cache = HeldPodCache(client.CoreV1Api(api))
+    cache.start()
+    runtime.held_pods = cache
 
 
 def readiness(runtime: Runtime) -> dict[str, Any]:
@@ -144,6 +180,9 @@ def readiness(runtime: Runtime) -> dict[str, Any]:
             )
     elif not cache.synced:
         degraded.append(f"namespace labels: not synced yet {cache.error}".rstrip())
+    held_pods = _held_pods_state(runtime, current)
+    if held_pods["state"] in ("unavailable", "syncing"):
+        degraded.append(f"held pods: {held_pods['detail']}")
     return {
         "ready": not missing,
         "missing": missing,
@@ -151,7 +190,24 @@ def readiness(runtime: Runtime) -> dict[str, Any]:
         "policies": list(current.policies.names) if current else [],
         "mode": runtime.settings.mode,
         "certificateExpires": runtime.tls.not_after if runtime.tls else None,
+        "heldPods": held_pods,
     }
+
+
+def _held_pods_state(runtime: Runtime, current: LoadedPolicies | None) -> dict[str, Any]:
+    """`synced` (with how many pods are held), `syncing`, `unavailable` or `not-needed`."""
+    cache = runtime.held_pods
+    if cache is not None:
+        if cache.synced:
+            return {"state": "synced", "held": len(cache.held())}
+        return {"state": "syncing", "detail": f"the held-pod cache has not synced yet; {_HELD_UNKNOWN}"}
+    if current is not None and current.judged.needs_held_pods:
+        reason = runtime.held_pods_unavailable or "the held-pod cache is not started"
+        return {"state": "unavailable", "detail": f"{reason}; {_HELD_UNKNOWN}"}
+    return {"state": "not-needed"}
+
+
+_HELD_UNKNOWN = "exec, attach, port-forward and evictions of pods are judged per failurePolicy"
 
 
 def _admission(runtime: Runtime, endpoint: str) -> Response:
@@ -180,7 +236,17 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
         mode = "dry-run"  # this namespace is being rolled out
     loaded = runtime.store.current
     if endpoint == "validate":
-        body_out, entry = _validate(review, judged, loaded.policies if loaded else None, settings, mode)
+        passed = loaded.judged.pass_through(judged) if loaded else ""
+        if passed:  # nothing in the set could judge it: no cache lookup, no engine
+            judgement = Decision(allowed=True, notes=(passed,))
+            body_out, entry = answer(review, allowed=True), _decision_entry(judgement)
+        else:
+            if runtime.held_pods is not None:
+                judged = runtime.held_pods.complete(judged)
+            body_out, entry, judgement = _validate(
+                review, judged, loaded.policies if loaded else None, settings, mode
+            )
+        _add_session(entry, judged, judgement, review, mode)
     else:
         body_out, entry = _mutate(review, judged, loaded.policies if loaded else None)
 
@@ -233,20 +299,36 @@ def _drain(budget: int) -> None:
         budget -= len(chunk)
 
 
+def _add_session(
+    entry: dict[str, Any], request_: Request, decision: Decision, review: Review, mode: str
+) -> None:
+    """Exec, attach, port-forward and debug: the session record joins the request's decision-log line."""
+    record = session_record(request_, decision, uid=review.uid)
+    if record is None:
+        return
+    # The line's own `allowed` (the answer given: allowed in dry-run, with `wouldDeny`) and details win.
+    for key, value in record.items():
+        if key != "allowed":
+            entry.setdefault(key, value)
+    outcome = "allow" if decision.allowed else "would-deny" if mode == "dry-run" else "deny"
+    metrics.SESSIONS.labels(action=record["action"], decision=outcome).inc()
+
+
 def _validate(
-    review: Review, request_: Any, policies: PolicySet | None, settings: Settings, mode: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    review: Review, request_: Request, policies: PolicySet | None, settings: Settings, mode: str
+) -> tuple[dict[str, Any], dict[str, Any], Decision]:
+    """The answer, the decision-log details, and the decision (made up when evaluation failed)."""
     if policies is None:
         message = "podgate has no policy set loaded; denied (fail closed)"
-        return answer(review, allowed=False, message=message), {"error": message}
+        body = answer(review, allowed=False, message=message)
+        return body, {"error": message}, Decision(allowed=False, notes=(message,))
     deadline = time.monotonic() + settings.deadline_seconds
     try:
         decision = evaluate(policies, request_, deadline=deadline)
     except DeadlineExceeded as exc:
         metrics.ERRORS.labels(endpoint="validate", reason="deadline").inc()
-        return _failure(
-            review, policies, f"evaluation ran past its {settings.deadline_ms} ms deadline: {exc}", mode
-        )
+        problem = f"evaluation ran past its {settings.deadline_ms} ms deadline: {exc}"
+        return _failure(review, policies, problem, mode)
     except Exception as exc:  # an engine bug: fail per the policies, never a 500
         metrics.ERRORS.labels(endpoint="validate", reason="exception").inc()
         log.exception("evaluation of request %s failed", review.uid)
@@ -259,7 +341,8 @@ def _validate(
     warnings = list(decision.warnings)
     annotations = dict(decision.audit_annotations)
     if decision.allowed:
-        return answer(review, allowed=True, warnings=warnings, audit_annotations=annotations), entry
+        body = answer(review, allowed=True, warnings=warnings, audit_annotations=annotations)
+        return body, entry, decision
     if mode == "dry-run":
         denials = decision.denials
         for policy in dict.fromkeys(v.policy for v in denials):
@@ -268,16 +351,15 @@ def _validate(
         dry = [f"[dry-run] would deny: {v.message}" for v in denials]
         annotations["would-deny"] = decision.deny_message()
         body = answer(review, allowed=True, warnings=dry + warnings, audit_annotations=annotations)
-        return body, entry
+        return body, entry, decision
     message = decision.deny_message()
-    return answer(
-        review, allowed=False, message=message, warnings=warnings, audit_annotations=annotations
-    ), entry
+    body = answer(review, allowed=False, message=message, warnings=warnings, audit_annotations=annotations)
+    return body, entry, decision
 
 
 def _failure(
     review: Review, policies: PolicySet, problem: str, mode: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], Decision]:
     """Evaluation did not finish: deny if a denying policy says failurePolicy Fail, else let through."""
     failing = [p.name for p in policies if p.denies and p.failure_policy == "Fail"]
     log.error("request %s: %s", review.uid, problem)
@@ -287,10 +369,14 @@ def _failure(
             f"podgate could not judge the request ({problem}); denied because failurePolicy is Fail for: "
             + ", ".join(failing)
         )
-        return answer(review, allowed=False, message=message), entry
+        return (
+            answer(review, allowed=False, message=message),
+            entry,
+            Decision(allowed=False, notes=(problem,)),
+        )
     entry["wouldDeny"] = bool(failing)
     warning = f"podgate could not judge the request ({problem}); allowed"
-    return answer(review, allowed=True, warnings=[warning]), entry
+    return answer(review, allowed=True, warnings=[warning]), entry, Decision(allowed=True, notes=(problem,))
 
 
 def _mutate(

@@ -44,6 +44,11 @@ BAD_REQUESTS = Counter("podgate_bad_requests", "Calls rejected before judging, b
 ERRORS = Counter(
     "podgate_evaluation_errors", "Evaluations that failed or ran past the deadline", ["endpoint", "reason"]
 )
+SESSIONS = Counter(
+    "podgate_sessions",
+    "exec, attach, port-forward and debug sessions seen by /validate, by action and decision",
+    ["action", "decision"],
+)
 POLICY_RELOADS = Counter("podgate_policy_reloads", "Policy set loads, by result", ["result"])
 POLICIES_LOADED = Gauge(
     "podgate_policies_loaded", "Policies in the set being served", multiprocess_mode="max"

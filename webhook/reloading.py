@@ -3,6 +3,9 @@
 Both are watched the same cheap way: a fingerprint of (resolved path, inode, size, mtime) of every file,
 taken at most every `interval` seconds. A mounted ConfigMap or Secret swaps its `..data` symlink, which
 changes the resolved paths, so the swap is seen even when sizes and times happen to agree.
+
+The policy set is watched together with the files its checks read at load (`PolicySet.data_sources`:
+scan reports): a changed report reloads the whole set, and a broken one keeps the last good set.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .judging import Judged
 from .policy import PolicyLoadError, PolicySet, load_policies
 
 log = logging.getLogger("podgate.reload")
@@ -42,6 +46,7 @@ def fingerprint(paths: Iterable[Path]) -> Fingerprint:
 class LoadedPolicies:
     policies: PolicySet
     loaded_at: float
+    judged: Judged  # what the set judges beyond pod specs, worked out once per load
 
 
 class PolicyStore:
@@ -52,17 +57,22 @@ class PolicyStore:
         self.interval = interval
         self.current: LoadedPolicies | None = None
         self.error: str = ""  # the last failed load, shown in /readyz; "" when the last load succeeded
+        self.sources: tuple[Path, ...] = ()  # the current set's data sources, watched with `paths`
         self._fingerprint: Fingerprint | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         self.reload()
+
+    def watched(self) -> tuple[Path, ...]:
+        return (*self.paths, *self.sources)
 
     def reload(self) -> bool:
         """Load now; keep the last good set on failure. Returns whether a new set is in place."""
         from . import metrics
 
         with self._lock:
-            self._fingerprint = fingerprint(self.paths)
+            # Taken before loading: a change made while the set loads is seen at the next look.
+            self._fingerprint = fingerprint(self.watched())
             self._checked = time.monotonic()
             try:
                 policies = load_policies(*self.paths)
@@ -77,7 +87,11 @@ class PolicyStore:
                 log.error("policy reload failed: %s", self.error)
                 metrics.POLICY_RELOADS.labels(result="failure").inc()
                 return False
-            self.current = LoadedPolicies(policies, time.time())
+            sources = tuple(Path(p) for p in policies.data_sources)
+            if sources != self.sources:  # the new set reads other reports: watch those from now on
+                self.sources = sources
+                self._fingerprint = fingerprint(self.watched())
+            self.current = LoadedPolicies(policies, time.time(), Judged.of(policies))
             self.error = ""
             metrics.POLICY_RELOADS.labels(result="success").inc()
             metrics.POLICIES_LOADED.set(len(policies))
@@ -90,7 +104,7 @@ class PolicyStore:
         if now - self._checked < self.interval:
             return
         self._checked = now
-        if fingerprint(self.paths) != self._fingerprint:
+        if fingerprint(self.watched()) != self._fingerprint:
             self.reload()
 
 

@@ -152,6 +152,7 @@ def parse_review(document: Any) -> Review:
         namespace=str(raw.get("namespace") or "") or None,
         user=UserInfo(username=str(user.get("username") or ""), groups=tuple(groups or ())),
         dry_run=raw.get("dryRun") is True,
+        name=str(raw.get("name") or ""),  # the pod a CONNECT or eviction names
     )
     return Review(api_version=str(api_version), uid=uid, request=request, raw=raw)
 
