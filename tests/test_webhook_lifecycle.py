@@ -42,12 +42,19 @@ def test_policies_reload_and_a_broken_set_keeps_the_last_good_one(tmp_path: Path
 
         (policies / "latest.yaml").write_text(policy("latest", check="test-latest-tag"))
         assert eventually(lambda: server.get("readyz").json()["policies"] == ["latest", "no-root"])
-        # Every worker serves the new set (new connections spread over both).
-        for _ in range(6):
-            reply = requests.post(
-                f"{server.base}/validate", json=review, verify=server.session.verify, timeout=10
-            )
-            assert reply.json()["response"]["allowed"] is False
+
+        # Every worker serves the new set (new connections spread over both; each worker looks at the
+        # files at most every 2 s, so the second one may answer from the old set for a moment).
+        def every_worker_denies() -> bool:
+            replies = [
+                requests.post(
+                    f"{server.base}/validate", json=review, verify=server.session.verify, timeout=10
+                )
+                for _ in range(6)
+            ]
+            return all(reply.json()["response"]["allowed"] is False for reply in replies)
+
+        assert eventually(every_worker_denies)
 
         (policies / "latest.yaml").write_text(policy("latest", check="no-such-check"))
         ready = eventually(lambda: server.get("readyz").json()["degraded"] and server.get("readyz").json())
