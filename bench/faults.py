@@ -511,6 +511,7 @@ def broken_policy(server: Server, connections: int, rate: float, seconds: float)
         "apiVersion: podgate.io/v1alpha1\nkind: Policy\nmetadata: {name: broken}\nspec: [not, a, map\n"
     )
     dropped_at = time.monotonic()
+
     # /readyz may already be degraded for another reason (no cluster for the held-pod cache): wait for
     # the entry that names the broken file.
     def names_the_broken_file() -> dict[str, Any] | None:
