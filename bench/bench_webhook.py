@@ -1,6 +1,6 @@
 """Webhook throughput and latency over TLS with keep-alive, against a baseline measured in the same run.
 
-    .venv/bin/python bench/webhook.py [--seconds 8] [--connections 8] [--workers 2]
+    .venv/bin/python bench/bench_webhook.py [--seconds 8] [--connections 8] [--workers 2]
 
 Starts the real server (`podgate serve`, shipped policies, gunicorn gthread over TLS) on loopback and,
 beside it, a do-nothing Flask app on exactly the same gunicorn settings (same server class, TLS context,
