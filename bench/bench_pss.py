@@ -69,7 +69,7 @@ def typical_pod() -> dict[str, Any]:
         "metadata": {
             "name": "web-7d9f8b6c5-x2x9q",
             "namespace": "shop",
-            "labels": {"app": "web", "tier": "frontend"},
+            "labels": {"app": "web", "tier": "frontend", "network.podgate.io/zone": "internal"},
             "annotations": {"prometheus.io/scrape": "true"},
         },
         "spec": {

@@ -187,3 +187,15 @@ def test_mutate_without_mutating_policies_returns_the_object_unchanged() -> None
     for obj in (rich_pod(), pod(hostNetwork="yes"), {"kind": "ConfigMap"}):
         result = mutate(policies, Request(object=obj))
         assert result.patch == [] and result.object is obj and result.applied == ()
+
+
+def test_mutation_copies_exactly_what_orjson_cannot_encode() -> None:
+    # YAML can hold integers beyond 64 bits; the fast copy falls back to deepcopy and the patch stays exact.
+    from webhook.policy.engine import _json_copy
+
+    big = {"spec": {"n": 2**70, "t": (1, 2)}, "metadata": {"labels": {"a": "b"}}}
+    copied = _json_copy(big)
+    assert copied == big and copied["spec"] is not big["spec"] and copied["spec"]["t"] == (1, 2)
+    plain = {"spec": {"containers": [{"name": "a"}]}}
+    copied = _json_copy(plain)
+    assert copied == plain and copied["spec"]["containers"][0] is not plain["spec"]["containers"][0]

