@@ -139,6 +139,9 @@ SECURITY_VALUES = st.fixed_dictionaries(
         "runAsNonRoot": st.sampled_from([True, False, None]),
         "runAsUser": st.sampled_from([0, 1000, None]),
         "privileged": st.sampled_from([True, False, None]),
+        "allowPrivilegeEscalation": st.sampled_from([True, False, None]),
+        "procMount": st.sampled_from(["Default", "Unmasked", None]),
+        "capabilities": st.sampled_from([None, {"add": ["NET_BIND_SERVICE"]}, {"add": ["SYS_ADMIN"]}]),
     },
 )
 CONTEXT = st.one_of(st.none(), SECURITY_VALUES)

@@ -125,3 +125,62 @@ def test_translated_patterns_match_exactly_what_python_fullmatch_matches(
 @pytest.mark.parametrize("pattern", ["[a-z]+", "a(b|c)*d", "x{2,3}", "(?:ab)+?", "^team-[0-9]$", "a\\.b"])
 def test_common_patterns_are_translated(pattern: str) -> None:
     assert re2_fullmatch(pattern).startswith("^(?:")
+
+
+def container_pod(security: Any = "absent", ports: Any = "absent", **spec: Any) -> dict[str, Any]:
+    obj = pod(**spec)
+    if security != "absent":
+        obj["spec"]["containers"][0]["securityContext"] = security
+    if ports != "absent":
+        obj["spec"]["containers"][0]["ports"] = ports
+    return obj
+
+
+CAPABILITIES = ["NET_BIND_SERVICE", "net_bind_service", "CAP_NET_BIND_SERVICE", "cap_net_bind_service",
+                "CAP_CAP_X", "cap_x", "SYS_ADMIN", "net_b\u0131nd_serv\u0131ce", "\u017fys_admin", "caﬆ_x", "ßYS", "", "CAP_"]  # fmt: skip
+
+
+def test_python_upper_table_is_complete() -> None:
+    from webhook.policy.vap.translators.no_privileged import UPPER_TO_ASCII
+
+    computed = {
+        chr(c): chr(c).upper()
+        for c in range(0x80, 0x110000)
+        if not 0xD800 <= c < 0xE000 and chr(c).upper().isascii()
+    }
+    assert computed == UPPER_TO_ASCII
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "{allowedCapabilities: [NET_BIND_SERVICE, CAP_CAP_X, SYS]}",
+        "{privilegeEscalation: RequireFalse, allowHostNetwork: true, allowedHostPorts: [80, 443]}",
+        "{allowHostPID: true, allowHostIPC: true}",
+    ],
+)
+def test_no_privileged_edge_cases(params: str) -> None:
+    objects = [container_pod({"capabilities": {"add": [cap]}}) for cap in CAPABILITIES]
+    objects += [container_pod({"capabilities": value}) for value in (None, {}, {"add": None}, {"add": []})]
+    objects += [container_pod({"allowPrivilegeEscalation": v}) for v in (True, False, None)]
+    objects += [container_pod({"procMount": v}) for v in ("Default", "Unmasked", None)]
+    objects += [
+        container_pod({"windowsOptions": v}) for v in (None, {"hostProcess": True}, {"hostProcess": None})
+    ]
+    objects += [container_pod(ports=[{"containerPort": 80, "hostPort": v}]) for v in (0, 80, 8080, None)]
+    objects += [container_pod(ports=v) for v in (None, [])]
+    objects += [
+        container_pod(**{f: v}) for f in ("hostNetwork", "hostPID", "hostIPC") for v in (True, False, None)
+    ]
+    objects += [container_pod(securityContext={"windowsOptions": {"hostProcess": v}}) for v in (True, False)]
+    objects += [container_pod(volumes=[{"name": "h", "hostPath": v}]) for v in (None, {"path": "/var/log"})]
+    objects += [container_pod(volumes=v) for v in (None, [], [{"name": "e", "emptyDir": {}}])]
+    agree(f"    - check: no-privileged\n      params: {params}\n", objects)
+
+
+def test_no_privileged_declines_host_path_prefixes() -> None:
+    _, native, left_out = both(
+        "    - check: no-privileged\n      params: {allowedHostPaths: [{pathPrefix: /var/log}]}\n"
+    )
+    assert native is None
+    assert any(x.startswith("p/no-privileged: allowedHostPaths:") for x in left_out), left_out

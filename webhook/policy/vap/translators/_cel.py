@@ -31,3 +31,13 @@ ALL_CONTAINERS = {
     "name": "allContainers",
     "expression": " + ".join(_list(f) for f in ("initContainers", "containers", "ephemeralContainers")),
 }
+
+
+def field_is(path: str, value: str) -> str:
+    """`path` is set and equals the CEL literal `value` (absent and null never do)."""
+    return f"({present(path)} && {path} == {value})"
+
+
+def list_at(path: str) -> str:
+    """The list at `path`, or [] when it is absent or null."""
+    return f"({present(path)} ? {path} : [])"
