@@ -184,3 +184,35 @@ def test_no_privileged_declines_host_path_prefixes() -> None:
     )
     assert native is None
     assert any(x.startswith("p/no-privileged: allowedHostPaths:") for x in left_out), left_out
+
+
+PSS_OBJECTS = [
+    container_pod({"procMount": v}, hostUsers=u)
+    for v in ("Default", "Unmasked", None)
+    for u in (True, False, None)
+]
+PSS_OBJECTS += [container_pod({"allowPrivilegeEscalation": v}, os=o)
+                for v in (True, False, None) for o in (None, {"name": "windows"}, {"name": "linux"}, {})]  # fmt: skip
+PSS_OBJECTS += [container_pod(ports=[{"containerPort": 80, "hostPort": v}]) for v in (0, 80, None)]
+PSS_OBJECTS += [container_pod(ports=v) for v in (None, [])]
+PSS_OBJECTS += [
+    container_pod({"windowsOptions": v}) for v in (None, {}, {"hostProcess": True}, {"hostProcess": False})
+]
+PSS_OBJECTS += [container_pod(securityContext={"windowsOptions": v}) for v in (None, {"hostProcess": True})]
+PSS_OBJECTS += [container_pod(volumes=v) for v in (None, [], [{"name": "h", "hostPath": None}],
+                                                  [{"name": "h", "hostPath": {"path": "/"}}])]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        "pss-host-process",
+        "pss-host-ports",
+        "pss-host-path-volumes",
+        "pss-proc-mount-baseline",
+        "pss-proc-mount-restricted",
+        "pss-privilege-escalation",
+    ],
+)
+def test_pss_translations_agree_on_edge_cases(check: str) -> None:
+    agree(f"    - check: {check}\n", PSS_OBJECTS)
