@@ -202,6 +202,16 @@ PSS_OBJECTS += [container_pod(securityContext={"windowsOptions": v}) for v in (N
 PSS_OBJECTS += [container_pod(volumes=v) for v in (None, [], [{"name": "h", "hostPath": None}],
                                                   [{"name": "h", "hostPath": {"path": "/"}}])]  # fmt: skip
 
+PSS_OBJECTS += [container_pod({"runAsUser": u, "runAsNonRoot": n}, hostUsers=h, securityContext=p)
+                for u in (0, 1000, None) for n in (True, False, None) for h in (False, None)
+                for p in (None, {"runAsNonRoot": True}, {"runAsNonRoot": False, "runAsUser": 0})]  # fmt: skip
+PSS_OBJECTS += [container_pod(volumes=[{"name": "v", **source}]) for source in
+                ({"emptyDir": {}}, {"emptyDir": None}, {"emptyDir": None, "secret": {"secretName": "s"}},
+                 {"nfs": {"server": "n"}}, {}, {"gitRepo": {}, "configMap": {"name": "c"}})]  # fmt: skip
+PSS_OBJECTS += [container_pod(securityContext={"sysctls": v}) for v in
+                (None, [], [{"name": "kernel.shm_rmid_forced", "value": "1"}], [{"name": "kernel.msgmax"}],
+                 [{"name": None}], [{"value": "1"}])]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     "check",
@@ -212,6 +222,10 @@ PSS_OBJECTS += [container_pod(volumes=v) for v in (None, [], [{"name": "h", "hos
         "pss-proc-mount-baseline",
         "pss-proc-mount-restricted",
         "pss-privilege-escalation",
+        "pss-run-as-user",
+        "pss-run-as-non-root",
+        "pss-volume-types",
+        "pss-sysctls",
     ],
 )
 def test_pss_translations_agree_on_edge_cases(check: str) -> None:
