@@ -212,6 +212,22 @@ PSS_OBJECTS += [container_pod(securityContext={"sysctls": v}) for v in
                 (None, [], [{"name": "kernel.shm_rmid_forced", "value": "1"}], [{"name": "kernel.msgmax"}],
                  [{"name": None}], [{"value": "1"}])]  # fmt: skip
 
+SECCOMP = (
+    None,
+    {},
+    {"type": None},
+    {"type": "RuntimeDefault"},
+    {"type": "Localhost"},
+    {"type": "Unconfined"},
+)
+PSS_OBJECTS += [container_pod({"seccompProfile": own}, securityContext={"seccompProfile": p}, os=o)
+                for own in SECCOMP for p in SECCOMP for o in (None, {"name": "windows"})]  # fmt: skip
+PSS_OBJECTS += [container_pod({"seccompProfile": own}) for own in SECCOMP]
+PSS_OBJECTS += [container_pod({"capabilities": v}, os=o) for o in (None, {"name": "windows"}) for v in
+                (None, {}, {"add": None, "drop": None}, {"drop": ["ALL"]}, {"drop": ["all"]}, {"drop": []},
+                 {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, {"drop": ["ALL"], "add": ["CHOWN"]},
+                 {"drop": ["NET_RAW", "ALL"], "add": []}, {"add": ["SYS_ADMIN"]}, {"add": ["chown"]})]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     "check",
@@ -226,6 +242,10 @@ PSS_OBJECTS += [container_pod(securityContext={"sysctls": v}) for v in
         "pss-run-as-non-root",
         "pss-volume-types",
         "pss-sysctls",
+        "pss-seccomp-baseline",
+        "pss-seccomp-restricted",
+        "pss-capabilities-baseline",
+        "pss-capabilities-restricted",
     ],
 )
 def test_pss_translations_agree_on_edge_cases(check: str) -> None:
