@@ -228,6 +228,40 @@ PSS_OBJECTS += [container_pod({"capabilities": v}, os=o) for o in (None, {"name"
                  {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, {"drop": ["ALL"], "add": ["CHOWN"]},
                  {"drop": ["NET_RAW", "ALL"], "add": []}, {"add": ["SYS_ADMIN"]}, {"add": ["chown"]})]  # fmt: skip
 
+PSS_OBJECTS += [container_pod(**{"readinessProbe" if i % 2 else "livenessProbe": p, "lifecycle": h})
+                for i, (p, h) in enumerate([(None, None), ({}, {}), ({"httpGet": {"port": 80, "host": ""}}, None),
+                                            ({"httpGet": {"port": 80, "host": "10.0.0.1"}}, None),
+                                            ({"tcpSocket": None}, {"preStop": {"tcpSocket": {"host": "x"}}}),
+                                            (None, {"postStart": {"httpGet": {"host": None}}}),
+                                            (None, {"postStart": None, "preStop": {"httpGet": {"host": "h"}}})])]  # fmt: skip
+for _obj in PSS_OBJECTS[-7:]:  # probes sit on containers, not the pod spec
+    _c = _obj["spec"]["containers"][0]
+    _c.update(
+        {
+            k: _obj["spec"].pop(k)
+            for k in ("readinessProbe", "livenessProbe", "lifecycle")
+            if k in _obj["spec"]
+        }
+    )
+APPARMOR = (
+    None,
+    {},
+    {"type": None},
+    {"type": "RuntimeDefault"},
+    {"type": "Localhost"},
+    {"type": "Unconfined"},
+)
+PSS_OBJECTS += [container_pod({"appArmorProfile": own}, securityContext={"appArmorProfile": p})
+                for own in APPARMOR for p in APPARMOR[::2]]  # fmt: skip
+PSS_OBJECTS += [labelled("absent") | {"metadata": {"name": "a", "annotations": a}} for a in
+                (None, {},
+                 *({"container.apparmor.security.beta.kubernetes.io/app": v, "other": "unconfined"}
+                   for v in ("", "runtime/default", "localhost/p", "unconfined", "localhost")))]  # fmt: skip
+SELINUX = (None, {}, {"type": ""}, {"type": "container_t"}, {"type": "spc_t"}, {"user": "u"}, {"role": ""},
+           {"role": "r", "type": "container_init_t"}, {"user": None, "role": None, "type": None})  # fmt: skip
+PSS_OBJECTS += [container_pod({"seLinuxOptions": own}, securityContext={"seLinuxOptions": p})
+                for own in SELINUX for p in SELINUX[::3]]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     "check",
@@ -246,6 +280,9 @@ PSS_OBJECTS += [container_pod({"capabilities": v}, os=o) for o in (None, {"name"
         "pss-seccomp-restricted",
         "pss-capabilities-baseline",
         "pss-capabilities-restricted",
+        "pss-host-probes",
+        "pss-apparmor",
+        "pss-selinux",
     ],
 )
 def test_pss_translations_agree_on_edge_cases(check: str) -> None:

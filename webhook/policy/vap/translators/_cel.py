@@ -41,3 +41,8 @@ def field_is(path: str, value: str) -> str:
 def list_at(path: str) -> str:
     """The list at `path`, or [] when it is absent or null."""
     return f"({present(path)} ? {path} : [])"
+
+
+def non_empty(path: str) -> str:
+    """`path` is set to a non-empty string (the checks' truthiness test on string fields)."""
+    return f"({present(path)} && {path} != '')"
