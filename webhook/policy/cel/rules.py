@@ -107,9 +107,15 @@ def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None)
     return prepared
 
 
-def compile_expression(source: str, path: str, problem: Problem) -> Compiled | None:
-    """Compile one expression; report a problem at `path` (with the CEL position) and return None on error."""
-    if len(source) > MAX_EXPRESSION_LENGTH:
+def compile_expression(
+    source: str, path: str, problem: Problem, *, combined: bool = False
+) -> Compiled | None:
+    """Compile one expression; report a problem at `path` (with the CEL position) and return None on error.
+
+    `combined`: a rule's program joining its expressions, each already held to the length limit (a
+    policy with many validations, e.g. an exported Pod Security profile, may total more).
+    """
+    if not combined and len(source) > MAX_EXPRESSION_LENGTH:
         problem(path, f"expression is {len(source):,} characters long; at most {MAX_EXPRESSION_LENGTH:,}")
         return None
     depth = comprehension_depth(source)
@@ -180,7 +186,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
 
     def program(body: str) -> Compiled:
         source = _with_variables(rule, body)
-        compiled = compile_expression(source, path, problem)
+        compiled = compile_expression(source, path, problem, combined=True)
         if compiled is None:  # pragma: no cover - every piece compiled on its own
             raise AssertionError(f"rule {rule.name}: the combined program does not compile")
         return replace(compiled, depth=max(piece.depth for piece in pieces))

@@ -282,30 +282,42 @@ def glob_to_re2(glob: str) -> str:
 
 
 def _bracket(body: str) -> str:
-    negate = body.startswith("!")
-    chars = body[1:] if negate else body
-    # Chunks between range hyphens, as fnmatch splits them; a range whose ends are reversed is dropped.
-    chunks: list[str] = []
-    start, k = 0, 1  # a leading '-' is literal
-    while True:
-        k = chars.find("-", k)
-        if k < 0:
-            break
-        chunks.append(chars[start:k])
-        start, k = k + 1, k + 3
-    chunks.append(chars[start:])
-    for k in range(len(chunks) - 1, 0, -1):
-        if chunks[k - 1] and chunks[k] and chunks[k - 1][-1] > chunks[k][0]:
-            chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
-            del chunks[k]
+    """The set `[body]` as fnmatch.translate reads it, step for step: it splits the body (its `!` included)
+    into chunks between range hyphens, drops reversed ranges, and only then tests for a leading `!`, so a
+    dropped range can leave a negation (`[?-.!]` matches any character)."""
+    if "-" not in body:
+        chunks = [body]
+    else:
+        chunks = []
+        start, k = 0, (2 if body.startswith("!") else 1)
+        while True:
+            k = body.find("-", k)
+            if k < 0:
+                break
+            chunks.append(body[start:k])
+            start, k = k + 1, k + 3
+        if body[start:]:
+            chunks.append(body[start:])
+        else:
+            chunks[-1] += "-"
+        for k in range(len(chunks) - 1, 0, -1):
+            if chunks[k - 1][-1] > chunks[k][0]:
+                chunks[k - 1] = chunks[k - 1][:-1] + chunks[k][1:]
+                del chunks[k]
+    if chunks == [""]:
+        return "[^\\x{0}-\\x{10FFFF}]"  # an empty set matches nothing
+    if chunks == ["!"]:
+        return "[\\x{0}-\\x{10FFFF}]"  # a negated empty set matches any character
+    negate = chunks[0].startswith("!")
+    if negate:
+        chunks[0] = chunks[0][1:]
+        if not chunks[0]:  # `[^-b]`: the hyphen after the negation is a literal, not a range
+            chunks = ["-" + chunks[1], *chunks[2:]]
     parts = []
     for index, chunk in enumerate(chunks):
         text = "".join(_hex(ch) for ch in chunk)
         parts.append(text if index == 0 else "-" + text)
-    inner = "".join(parts)
-    if not inner:
-        return "[^\\x{0}-\\x{10FFFF}]" if not negate else "."  # fnmatch: an empty set matches nothing
-    return f"[{'^' if negate else ''}{inner}]"
+    return f"[{'^' if negate else ''}{''.join(parts)}]"
 
 
 def _hex(char: str) -> str:

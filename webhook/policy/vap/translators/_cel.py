@@ -31,3 +31,18 @@ ALL_CONTAINERS = {
     "name": "allContainers",
     "expression": " + ".join(_list(f) for f in ("initContainers", "containers", "ephemeralContainers")),
 }
+
+
+def field_is(path: str, value: str) -> str:
+    """`path` is set and equals the CEL literal `value` (absent and null never do)."""
+    return f"({present(path)} && {path} == {value})"
+
+
+def list_at(path: str) -> str:
+    """The list at `path`, or [] when it is absent or null."""
+    return f"({present(path)} ? {path} : [])"
+
+
+def non_empty(path: str) -> str:
+    """`path` is set to a non-empty string (the checks' truthiness test on string fields)."""
+    return f"({present(path)} && {path} != '')"
