@@ -60,3 +60,15 @@ def test_a_child_process_reads_the_tail_again(tmp_path: Path) -> None:
     result = verify(chain_files(log.path))
     assert result.ok, result.problems
     assert result.entries == 3
+
+
+def test_a_removed_lock_file_is_opened_again(tmp_path: Path) -> None:
+    # A writer holding the removed lock file would not exclude one that created the new file.
+    log = DecisionLog(tmp_path / "d.jsonl")
+    log.append(entry(0))
+    log.lock_path.unlink()
+    log.append(entry(1))
+    assert log.lock_path.exists()
+    assert os.fstat(log._lock_fd).st_ino == os.stat(log.lock_path).st_ino
+    result = verify(chain_files(log.path))
+    assert result.ok and result.entries == 2

@@ -82,10 +82,18 @@ class DecisionLog:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _lock(self) -> int:
-        if self._lock_pid != os.getpid():
-            self._lock_fd = os.open(self.lock_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-            self._lock_pid = os.getpid()
-            self._last = None  # what the parent remembered is no longer this process's to trust
+        """This process's open lock file; opened again when the file was removed or replaced, since
+        writers that lock different files would not exclude each other."""
+        if self._lock_pid == os.getpid():
+            try:
+                if _same_file(os.stat(self.lock_path), os.fstat(self._lock_fd)):
+                    return self._lock_fd
+            except FileNotFoundError:
+                pass
+            os.close(self._lock_fd)
+        self._lock_fd = os.open(self.lock_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._lock_pid = os.getpid()
+        self._last = None  # what a parent process remembered is not this process's to trust
         return self._lock_fd
 
     def _remembered_hash(self) -> str | None:
@@ -108,6 +116,10 @@ class DecisionLog:
                 os.replace(source, self._backup(n))
         if self.backups == 0:
             self.path.unlink()
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _state(stat: os.stat_result) -> tuple[int, int, int, int]:
