@@ -22,6 +22,7 @@ import logging
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -255,15 +256,9 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
     if entry.get("wouldDeny"):
         decision = "would-deny"
     elapsed = time.perf_counter() - started
-    metrics.LATENCY.labels(endpoint=endpoint).observe(elapsed)
-    metrics.REQUESTS.labels(
-        endpoint=endpoint,
-        operation=judged.operation,
-        kind=review.kind,
-        decision=decision,
-        mode=mode,
-        dry_run=str(judged.dry_run).lower(),
-    ).inc()
+    metrics.child(metrics.LATENCY, endpoint).observe(elapsed)
+    dry_run = "true" if judged.dry_run else "false"
+    metrics.child(metrics.REQUESTS, endpoint, judged.operation, review.kind, decision, mode, dry_run).inc()
     _record(runtime, review, endpoint, mode, response, entry, elapsed)
     return _json(body_out)
 
@@ -311,7 +306,7 @@ def _add_session(
         if key != "allowed":
             entry.setdefault(key, value)
     outcome = "allow" if decision.allowed else "would-deny" if mode == "dry-run" else "deny"
-    metrics.SESSIONS.labels(action=record["action"], decision=outcome).inc()
+    metrics.child(metrics.SESSIONS, record["action"], outcome).inc()
 
 
 def _validate(
@@ -334,9 +329,11 @@ def _validate(
         log.exception("evaluation of request %s failed", review.uid)
         return _failure(review, policies, f"evaluation failed: {type(exc).__name__}: {exc}", mode)
 
-    for v in decision.violations:
-        for action in v.actions:
-            metrics.VIOLATIONS.labels(policy=v.policy, action=action).inc()
+    # One increment per (policy, action), not per violation: a denied pod has many of the same kind.
+    for (policy, action), count in Counter(
+        (v.policy, action) for v in decision.violations for action in v.actions
+    ).items():
+        metrics.child(metrics.VIOLATIONS, policy, action).inc(count)
     entry = _decision_entry(decision)
     warnings = list(decision.warnings)
     annotations = dict(decision.audit_annotations)
@@ -346,7 +343,7 @@ def _validate(
     if mode == "dry-run":
         denials = decision.denials
         for policy in dict.fromkeys(v.policy for v in denials):
-            metrics.WOULD_DENY.labels(policy=policy).inc()
+            metrics.child(metrics.WOULD_DENY, policy).inc()
         entry["wouldDeny"] = True
         dry = [f"[dry-run] would deny: {v.message}" for v in denials]
         annotations["would-deny"] = decision.deny_message()

@@ -45,25 +45,66 @@ class DecisionLog:
         self.key = key.encode()
         self.lock_path = path.with_name(f".{path.name}.lock")
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Per request, the lock file stays open and the last hash is remembered with the file state it
+        # was written in (device, inode, size, mtime): while the file is still in that state nobody else
+        # appended or rotated, so the tail need not be read back. Any other state: read as before.
+        self._lock_fd = -1
+        self._lock_pid = 0  # an fd inherited over fork shares its flock: each process opens its own
+        self._last: tuple[tuple[int, int, int, int], str] | None = None
 
     def append(self, entry: Mapping[str, Any]) -> dict[str, Any]:
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
+        lock = self._lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            prev = self._remembered_hash()
+            if prev is None:
                 prev = _last_hash(self.path)
-                if prev is None:  # an empty or new file continues the chain of the file rotated before it
-                    prev = _last_hash(self._backup(1)) or GENESIS
-                chained = dict(entry)
-                chained["prev"] = prev
-                chained["hash"] = entry_hash(chained, self.key)
-                line = orjson.dumps(chained) + b"\n"
-                with open(self.path, "ab") as out:
-                    out.write(line)
-                if self.path.stat().st_size >= self.max_bytes:
-                    self._rotate()
-                return chained
+            if prev is None:  # an empty or new file continues the chain of the file rotated before it
+                prev = _last_hash(self._backup(1)) or GENESIS
+            chained = dict(entry)
+            chained["prev"] = prev
+            chained["hash"] = entry_hash(chained, self.key)
+            line = orjson.dumps(chained) + b"\n"
+            out = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            try:
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(out, view) :]
+                state = os.fstat(out)
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                os.close(out)
+            self._last = (_state(state), chained["hash"])
+            if state.st_size >= self.max_bytes:
+                self._last = None
+                self._rotate()
+            return chained
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _lock(self) -> int:
+        """This process's open lock file; opened again when the file was removed or replaced, since
+        writers that lock different files would not exclude each other."""
+        if self._lock_pid == os.getpid():
+            try:
+                if _same_file(os.stat(self.lock_path), os.fstat(self._lock_fd)):
+                    return self._lock_fd
+            except FileNotFoundError:
+                pass
+            os.close(self._lock_fd)
+        self._lock_fd = os.open(self.lock_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._lock_pid = os.getpid()
+        self._last = None  # what a parent process remembered is not this process's to trust
+        return self._lock_fd
+
+    def _remembered_hash(self) -> str | None:
+        if self._last is None:
+            return None
+        try:
+            state = _state(os.stat(self.path))
+        except FileNotFoundError:
+            return None
+        remembered_state, remembered_hash = self._last
+        return remembered_hash if state == remembered_state else None
 
     def _backup(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.name}.{n}")
@@ -75,6 +116,14 @@ class DecisionLog:
                 os.replace(source, self._backup(n))
         if self.backups == 0:
             self.path.unlink()
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _state(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _last_hash(path: Path) -> str | None:

@@ -9,6 +9,7 @@ variable (tests with the Flask client, one process) the default registry is serv
 from __future__ import annotations
 
 import os
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -58,6 +59,23 @@ CERT_EXPIRY = Gauge(
     "When the serving certificate expires (Unix time)",
     multiprocess_mode="max",
 )
+
+
+_Metric = TypeVar("_Metric", Counter, Gauge, Histogram)
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def child(metric: _Metric, *values: str) -> _Metric:
+    """`metric.labels(*values)` (values in the order the labels are declared), looked up once.
+
+    `labels` validates and locks on every call, a cost per request that buys nothing the second time;
+    the children it returns are kept by the metric anyway, so remembering them here adds no series.
+    """
+    key = (id(metric), values)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*values)
+    return found
 
 
 def render() -> tuple[bytes, str]:
