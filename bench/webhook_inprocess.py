@@ -6,7 +6,7 @@ No sockets, no TLS, no gunicorn: each request is a direct WSGI call (a prepared 
 stream) so what is measured is the Flask app and podgate's own work. Process time, so a busy machine
 disturbs it less than wall-clock figures. Every figure is printed in µs and as a ratio to the do-nothing
 Flask app measured in the same run (it reads the body and answers a fixed review, like the baseline of
-bench/webhook.py).
+bench/bench_webhook.py).
 
 Rows:
 - do-nothing app (the baseline), full /validate as `podgate serve` runs it (metrics in prometheus-client
