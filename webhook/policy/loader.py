@@ -19,13 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from . import checks as _checks  # noqa: F401  (registers the built-in checks)
 from . import mutations as _mutations  # noqa: F401  (registers the built-in mutators)
 from .access import ACCESS_CHECKS
 from .cel.rules import compile_rule
-from .document import API_VERSION, ExpressionRule, PolicyDocument
+from .document import API_VERSION, ExpressionRule, MutationSpec, PolicyDocument, RuleSpec
 from .match import Exempter, Matcher
 from .model import AccessRule, Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
@@ -173,44 +173,26 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     try:
         doc = PolicyDocument.model_validate(document)
     except ValidationError as exc:
-        for path, message in validation_problems(exc):
+        reported = validation_problems(exc)
+        for path, message in reported:
             problem(path, message)
+        _compile_sound_parts(document, {path for path, _ in reported}, file, problem)
         return None
 
     spec = doc.spec
     rules: list[Rule] = []
     access_rules: list[AccessRule] = []
     for i, rule in enumerate(spec.rules):
-        if isinstance(rule, ExpressionRule):
-            compiled = compile_rule(rule, f"spec.rules[{i}]", problem)
-            if compiled is not None:
-                rules.append(compiled)
-            continue
-        check, access = CHECKS.get(rule.check), ACCESS_CHECKS.get(rule.check)
-        where = f"spec.rules[{i}].params"
-        name = rule.name or rule.check
-        if check is not None:
-            if (params := _params(check.params, rule.params, where, problem, file)) is not None:
-                rules.append(Rule(name=name, check=rule.check, run=check.build(params)))
-        elif access is not None:
-            if (params := _params(access.params, rule.params, where, problem, file)) is not None:
-                access_rules.append(AccessRule(name=name, check=rule.check, run=access.build(params)))
-        else:
-            known = ", ".join(sorted([*CHECKS, *ACCESS_CHECKS]))
-            problem(f"spec.rules[{i}].check", f"unknown check {rule.check!r}; known: {known}")
+        compiled = _compile_rule(rule, i, file, problem)
+        if isinstance(compiled, Rule):
+            rules.append(compiled)
+        elif isinstance(compiled, AccessRule):
+            access_rules.append(compiled)
     if rules and access_rules:
         problem("spec.rules", "access checks (who may act on an object) and pod checks cannot share a policy")
-    mutations: list[Mutation] = []
-    for i, mutation in enumerate(spec.mutations):
-        mutator = MUTATORS.get(mutation.mutator)
-        if mutator is None:
-            known = ", ".join(sorted(MUTATORS))
-            problem(f"spec.mutations[{i}].mutator", f"unknown mutator {mutation.mutator!r}; known: {known}")
-            continue
-        params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem, file)
-        if params is not None:
-            name = mutation.name or mutation.mutator
-            mutations.append(Mutation(name=name, mutator=mutation.mutator, compiled=mutator.build(params)))
+    mutations = [
+        m for i, spec_m in enumerate(spec.mutations) if (m := _compile_mutation(spec_m, i, file, problem))
+    ]
     _unique([*(r.name for r in rules), *(r.name for r in access_rules)], "spec.rules", "rule", problem)
     _unique([m.name for m in mutations], "spec.mutations", "mutation", problem)
     pod_only = sorted(set(spec.match.operations) - {"CREATE", "UPDATE"})
@@ -237,6 +219,69 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         pod_security_updates=spec.pod_security_updates,
         access_rules=tuple(access_rules),
     )
+
+
+def _compile_rule(rule: Any, i: int, file: str, problem: Any) -> Rule | AccessRule | None:
+    """One rule of `spec.rules`: a CEL expression, a pod check or an access check, with its parameters."""
+    if isinstance(rule, ExpressionRule):
+        return compile_rule(rule, f"spec.rules[{i}]", problem)
+    check, access = CHECKS.get(rule.check), ACCESS_CHECKS.get(rule.check)
+    where = f"spec.rules[{i}].params"
+    name = rule.name or rule.check
+    if check is not None:
+        if (params := _params(check.params, rule.params, where, problem, file)) is not None:
+            return Rule(name=name, check=rule.check, run=check.build(params))
+    elif access is not None:
+        if (params := _params(access.params, rule.params, where, problem, file)) is not None:
+            return AccessRule(name=name, check=rule.check, run=access.build(params))
+    else:
+        known = ", ".join(sorted([*CHECKS, *ACCESS_CHECKS]))
+        problem(f"spec.rules[{i}].check", f"unknown check {rule.check!r}; known: {known}")
+    return None
+
+
+def _compile_mutation(mutation: MutationSpec, i: int, file: str, problem: Any) -> Mutation | None:
+    mutator = MUTATORS.get(mutation.mutator)
+    if mutator is None:
+        known = ", ".join(sorted(MUTATORS))
+        problem(f"spec.mutations[{i}].mutator", f"unknown mutator {mutation.mutator!r}; known: {known}")
+        return None
+    params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem, file)
+    if params is None:
+        return None
+    name = mutation.name or mutation.mutator
+    return Mutation(name=name, mutator=mutation.mutator, compiled=mutator.build(params))
+
+
+_RULE_SPEC: TypeAdapter[Any] = TypeAdapter(RuleSpec)
+
+
+def _compile_sound_parts(document: dict[str, Any], reported: set[str], file: str, problem: Any) -> None:
+    """When a document is invalid, still check every rule and mutation the error does not touch.
+
+    One mistake (say, `actions: [Deny, Warn]`) must not hide an unknown check id or a bad parameter
+    further down: the author gets every problem of the file in one run.
+    """
+    spec = document.get("spec")
+    if not isinstance(spec, dict):
+        return
+    parts: tuple[tuple[str, Any, Any], ...] = (
+        ("rules", _RULE_SPEC.validate_python, _compile_rule),
+        ("mutations", MutationSpec.model_validate, _compile_mutation),
+    )
+    for key, validate, compile_part in parts:
+        items = spec.get(key)
+        if not isinstance(items, list):
+            continue
+        for i, raw in enumerate(items):
+            where = f"spec.{key}[{i}]"
+            if any(path == where or path.startswith((f"{where}.", f"{where}[")) for path in reported):
+                continue  # this part's own problems are already reported
+            try:
+                part = validate(raw)
+            except ValidationError:
+                continue
+            compile_part(part, i, file, problem)
 
 
 def _params(
