@@ -139,10 +139,15 @@ def test_the_shipped_policy_library_loads() -> None:
 
 
 def test_one_invalid_field_does_not_hide_the_problems_of_the_rules() -> None:
-    text = GOOD.replace("rules: [{check: no-root}]", "actions: [Deny, Warn]\n  rules:\n    - check: no-such-check\n    - check: no-root\n      params: {bogus: 1}\n  mutations: [{mutator: no-such-mutator}]")
+    text = GOOD.replace(
+        "rules: [{check: no-root}]",
+        "actions: [Deny, Warn]\n  rules:\n    - check: no-such-check\n    - check: no-root\n      params: {bogus: 1}\n  mutations: [{mutator: no-such-mutator}]",
+    )
     problems = problems_of(text)
     assert any("spec.actions" in p and "Deny and Warn" in p for p in problems), problems
-    assert any("spec.rules[0].check" in p and "unknown check 'no-such-check'" in p for p in problems), problems
+    assert any("spec.rules[0].check" in p and "unknown check 'no-such-check'" in p for p in problems), (
+        problems
+    )
     assert any("spec.rules[1].params.bogus" in p for p in problems), problems
     assert any("spec.mutations[0].mutator" in p for p in problems), problems
     assert len(problems) == 4, problems
