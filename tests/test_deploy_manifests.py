@@ -16,9 +16,8 @@ from cryptography import x509
 from webhook.cli import main
 from webhook.deploy.doctor import Installation, diagnose
 from webhook.deploy.objects import K8sObject
-from webhook.deploy.webhook_config import KIND_RESOURCES
 from webhook.policy import PolicySet, Request, evaluate, load_policies, load_policy_text, mutate
-from webhook.policy.podspec import POD_KINDS
+from webhook.policy.podspec import KIND_RESOURCES, POD_KINDS
 
 KUBERNETES_VERSION = "1.37.0"
 # The oldest release docs/deploy.md supports, and the newest the schemas know.

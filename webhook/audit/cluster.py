@@ -24,19 +24,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..inputs import InputError
+from ..policy.podspec import KIND_RESOURCES
 from .stream import Located, json_objects
 
-# kind, API class, the snake name in the client's method names, apiVersion, resource (for messages)
-RESOURCES: tuple[tuple[str, str, str, str, str], ...] = (
-    ("Pod", "CoreV1Api", "pod", "v1", "pods"),
-    ("PodTemplate", "CoreV1Api", "pod_template", "v1", "podtemplates"),
-    ("ReplicationController", "CoreV1Api", "replication_controller", "v1", "replicationcontrollers"),
-    ("Deployment", "AppsV1Api", "deployment", "apps/v1", "deployments"),
-    ("StatefulSet", "AppsV1Api", "stateful_set", "apps/v1", "statefulsets"),
-    ("DaemonSet", "AppsV1Api", "daemon_set", "apps/v1", "daemonsets"),
-    ("ReplicaSet", "AppsV1Api", "replica_set", "apps/v1", "replicasets"),
-    ("Job", "BatchV1Api", "job", "batch/v1", "jobs"),
-    ("CronJob", "BatchV1Api", "cron_job", "batch/v1", "cronjobs"),
+# kind, API class, the snake name in the client's method names (apiVersion, resource: KIND_RESOURCES)
+_CLIENT_METHODS: tuple[tuple[str, str, str], ...] = (
+    ("Pod", "CoreV1Api", "pod"),
+    ("PodTemplate", "CoreV1Api", "pod_template"),
+    ("ReplicationController", "CoreV1Api", "replication_controller"),
+    ("Deployment", "AppsV1Api", "deployment"),
+    ("StatefulSet", "AppsV1Api", "stateful_set"),
+    ("DaemonSet", "AppsV1Api", "daemon_set"),
+    ("ReplicaSet", "AppsV1Api", "replica_set"),
+    ("Job", "BatchV1Api", "job"),
+    ("CronJob", "BatchV1Api", "cron_job"),
+)
+
+
+def _api_version(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
+
+
+# kind, API class, snake name, apiVersion, resource (for messages)
+RESOURCES: tuple[tuple[str, str, str, str, str], ...] = tuple(
+    (kind, api_class, snake, _api_version(*KIND_RESOURCES[kind][:2]), KIND_RESOURCES[kind][2])
+    for kind, api_class, snake in _CLIENT_METHODS
 )
 
 

@@ -53,11 +53,17 @@ def canonical(document: Mapping[str, Any]) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
 
-def load_private_key(path: str) -> Ed25519PrivateKey:
+def _read_key_file(path: str) -> bytes:
     try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        return Path(path).read_bytes()
     except OSError as exc:
         raise EvidenceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def load_private_key(path: str) -> Ed25519PrivateKey:
+    data = _read_key_file(path)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise EvidenceError(f"{path}: not an unencrypted PEM private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
@@ -66,10 +72,7 @@ def load_private_key(path: str) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: str) -> Ed25519PublicKey:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise EvidenceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    data = _read_key_file(path)
     try:
         key: Any = serialization.load_pem_public_key(data)
     except ValueError:

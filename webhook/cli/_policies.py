@@ -11,15 +11,15 @@ from .errors import UsageError
 if TYPE_CHECKING:
     from ..policy import PolicySet
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-
 
 def shipped_policies() -> Path:
     """The library shipped with podgate: inside the wheel, or `policies/` beside a source checkout."""
-    for candidate in (_PACKAGE / "_shipped_policies", _PACKAGE.parent / "policies"):
-        if candidate.is_dir():
-            return candidate
-    raise UsageError("the shipped policy library is not installed; give policies with -p PATH")
+    from ..settings import shipped_policies as library
+
+    found = library()
+    if not found.is_dir():
+        raise UsageError("the shipped policy library is not installed; give policies with -p PATH")
+    return found
 
 
 def load_policy_set(paths: Sequence[str] | None) -> PolicySet:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._policies import load_policy_set
 from .errors import ExitCode, UsageError
 
 FAIL_ON = ("deny", "warn", "audit", "never")
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--sign-key {exc}") from None
 
     old = _load(args.compare[0], "OLD") if args.compare else None
-    policies = _load(args.compare[1], "NEW") if args.compare else _load_list(args.policies)
+    policies = _load(args.compare[1], "NEW") if args.compare else load_policy_set(args.policies)
     if args.interval:
         return _continuous(args, policies, old, signing_key)
 
@@ -226,22 +227,3 @@ def _load(path: str, label: str) -> Any:
         return load_policies(path)
     except PolicyLoadError as exc:
         raise UsageError(f"{label} policy set: {exc}") from None
-
-
-def _load_list(paths: list[str] | None) -> Any:
-    from ..policy import PolicyLoadError, load_policies
-
-    chosen = paths or [str(shipped_policies())]
-    try:
-        return load_policies(*chosen)
-    except PolicyLoadError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def shipped_policies() -> Path:
-    """The shipped library: inside the wheel, or the repository's policies/ in a source checkout."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_shipped_policies", package.parent / "policies"):
-        if candidate.is_dir():
-            return candidate
-    raise UsageError("no --policies given and the shipped policy library was not found")

@@ -11,7 +11,15 @@ import argparse
 import sys
 from typing import Any
 
+from ._policies import load_policy_set
 from .errors import ExitCode, UsageError
+
+
+def add_vap_arguments(parser: Any, *, paths: str, output: str) -> None:
+    """The arguments `export vap` and `import vap` share: the format, the inputs and `-o FILE`."""
+    parser.add_argument("format", choices=["vap"], help="vap: ValidatingAdmissionPolicy + Binding")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=paths)
+    parser.add_argument("-o", "--output", metavar="FILE", help=f"write {output} here (default: stdout)")
 
 
 def register(subparsers: Any) -> None:
@@ -20,25 +28,19 @@ def register(subparsers: Any) -> None:
         help="write podgate policies as native Kubernetes policies",
         description="Write the parts of podgate policies that CEL can express as native Kubernetes objects.",
     )
-    parser.add_argument("format", choices=["vap"], help="vap: ValidatingAdmissionPolicy + Binding")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="policy files or directories")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the manifests here (default: stdout)")
+    add_vap_arguments(parser, paths="policy files or directories", output="the manifests")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any policy or rule was left out")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..policy import PolicyLoadError, load_policies
     from ..policy.document import API_VERSION, PolicyDocument
     from ..policy.loader import policy_files
     from ..policy.vap.exporter import export_documents
     from ..policy.yamlio import load_documents
     from ._yaml_out import dump_documents
 
-    try:
-        load_policies(*args.paths)  # the same strict checks as the webhook, every problem at once
-    except PolicyLoadError as exc:
-        raise UsageError(str(exc)) from None
+    load_policy_set(args.paths)  # the same strict checks as the webhook, every problem at once
     documents = []
     native = 0
     for file in policy_files(args.paths):

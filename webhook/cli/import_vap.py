@@ -11,7 +11,9 @@ import argparse
 import sys
 from typing import Any
 
+from ._policies import load_policy_set
 from .errors import ExitCode, UsageError
+from .export import add_vap_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -20,28 +22,22 @@ def register(subparsers: Any) -> None:
         help="turn native Kubernetes policies into podgate policies",
         description="Turn ValidatingAdmissionPolicy + Binding (+ params) manifests into podgate policies.",
     )
-    parser.add_argument("format", choices=["vap"], help="vap: ValidatingAdmissionPolicy + Binding")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the policies here (default: stdout)")
+    add_vap_arguments(parser, paths="manifest files or directories", output="the policies")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..policy import PolicyLoadError, load_policies
     from ..policy.loader import Problem, policy_files
     from ..policy.vap.importer import SourceDocument, import_documents, is_vap_document
     from ..policy.yamlio import YamlError, load_documents
     from ._yaml_out import dump_documents
 
-    try:
-        load_policies(*args.paths)  # compiles every expression: errors name the manifest's own fields
-    except PolicyLoadError as exc:
-        raise UsageError(str(exc)) from None
+    load_policy_set(args.paths)  # compiles every expression: errors name the manifest's own fields
     sources = []
     for file in policy_files(args.paths):
         try:
             documents = load_documents(file)
-        except YamlError as exc:  # pragma: no cover - load_policies reported it already
+        except YamlError as exc:  # pragma: no cover - load_policy_set reported it already
             raise UsageError(str(exc)) from None
         for index, document in enumerate(documents):
             if isinstance(document, dict) and document.get("apiVersion") != "podgate.io/v1alpha1":
@@ -51,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         sources,
         lambda source, path, message: problems.append(Problem(source.file, source.index, path, message)),
     )
-    if problems:  # pragma: no cover - load_policies reported them already
+    if problems:  # pragma: no cover - load_policy_set reported them already
         raise UsageError("\n".join(map(str, problems)))
     if not any(is_vap_document(s.document) for s in sources):
         raise UsageError("no ValidatingAdmissionPolicy or binding found in " + ", ".join(args.paths))

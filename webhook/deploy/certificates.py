@@ -18,10 +18,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -39,6 +39,7 @@ CA_BUNDLE, CA_NEXT_CERT, CA_NEXT_KEY, CA_OLD_CERT = (
     "ca-old.crt",
 )
 DEFAULT_WARN_DAYS = 30
+T = TypeVar("T")
 
 
 class CertificateError(ValueError):
@@ -61,35 +62,29 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def load_cert(path: Path) -> x509.Certificate:
+def _read_pem(path: Path, load: Callable[[bytes], T], what: str) -> T:
     try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
-    except FileNotFoundError:
-        raise CertificateError(f"{path}: missing; run `podgate certs generate` first") from None
-    except ValueError as exc:
-        raise CertificateError(f"{path}: not a PEM certificate ({exc})") from None
-
-
-def load_certs(path: Path) -> list[x509.Certificate]:
-    try:
-        return x509.load_pem_x509_certificates(path.read_bytes())
-    except FileNotFoundError:
-        raise CertificateError(f"{path}: missing; run `podgate certs generate` first") from None
-    except ValueError as exc:
-        raise CertificateError(f"{path}: not a PEM certificate bundle ({exc})") from None
-
-
-def load_key(path: Path) -> PrivateKeyTypes:
-    try:
-        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+        return load(path.read_bytes())
     except FileNotFoundError:
         raise CertificateError(f"{path}: missing; run `podgate certs generate` first") from None
     except (ValueError, TypeError) as exc:
-        raise CertificateError(f"{path}: not an unencrypted PEM private key ({exc})") from None
+        raise CertificateError(f"{path}: not {what} ({exc})") from None
 
 
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
+def load_cert(path: Path) -> x509.Certificate:
+    return _read_pem(path, x509.load_pem_x509_certificate, "a PEM certificate")
+
+
+def load_certs(path: Path) -> list[x509.Certificate]:
+    return _read_pem(path, x509.load_pem_x509_certificates, "a PEM certificate bundle")
+
+
+def load_key(path: Path) -> PrivateKeyTypes:
+    return _read_pem(
+        path,
+        lambda data: serialization.load_pem_private_key(data, password=None),
+        "an unencrypted PEM private key",
+    )
 
 
 def _keypair(cert_path: Path, key_path: Path) -> certs.KeyPair:

@@ -84,27 +84,20 @@ def read_installation(
                 return True
         return False
 
-    adm = "admissionregistration.k8s.io/v1"
+    def configurations_reader(kind: str, lister: Any) -> Callable[[], list[dict[str, Any]]]:
+        adm = "admissionregistration.k8s.io/v1"
+        return lambda: [c for c in _items(_raw(lister), adm, kind) if calls_podgate(c)]
+
     read(
         "validatingwebhookconfigurations",
-        lambda: [
-            c
-            for c in _items(
-                _raw(admission.list_validating_webhook_configuration), adm, "ValidatingWebhookConfiguration"
-            )
-            if calls_podgate(c)
-        ],
+        configurations_reader(
+            "ValidatingWebhookConfiguration", admission.list_validating_webhook_configuration
+        ),
         required=True,
     )
     read(
         "mutatingwebhookconfigurations",
-        lambda: [
-            c
-            for c in _items(
-                _raw(admission.list_mutating_webhook_configuration), adm, "MutatingWebhookConfiguration"
-            )
-            if calls_podgate(c)
-        ],
+        configurations_reader("MutatingWebhookConfiguration", admission.list_mutating_webhook_configuration),
         required=True,
     )
 

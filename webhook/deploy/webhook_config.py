@@ -23,22 +23,10 @@ import yaml
 from ..policy.checks.forensic_hold import HOLD_LABEL, HOLD_VALUE
 from ..policy.loader import policy_files
 from ..policy.model import Policy, PolicySet
+from ..policy.podspec import EPHEMERAL_CONTAINERS, KIND_RESOURCES
 from ..policy.yamlio import load_documents_text
 from . import names
 
-# kind -> (API group, version, resource) of every kind the engine can find a pod spec in.
-KIND_RESOURCES: Final[dict[str, tuple[str, str, str]]] = {
-    "Pod": ("", "v1", "pods"),
-    "PodTemplate": ("", "v1", "podtemplates"),
-    "ReplicationController": ("", "v1", "replicationcontrollers"),
-    "Deployment": ("apps", "v1", "deployments"),
-    "StatefulSet": ("apps", "v1", "statefulsets"),
-    "DaemonSet": ("apps", "v1", "daemonsets"),
-    "ReplicaSet": ("apps", "v1", "replicasets"),
-    "Job": ("batch", "v1", "jobs"),
-    "CronJob": ("batch", "v1", "cronjobs"),
-}
-EPHEMERAL_CONTAINERS: Final = "pods/ephemeralcontainers"
 _OPERATION_ORDER: Final = ("CREATE", "UPDATE", "DELETE", "CONNECT")
 SESSION_RESOURCES: Final = ("pods/attach", "pods/exec", "pods/portforward")
 EVICTION: Final = "pods/eviction"

@@ -26,6 +26,19 @@ POD_TEMPLATE_PATHS: Final[Mapping[str, tuple[str, ...]]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 POD_KINDS: Final = frozenset(POD_TEMPLATE_PATHS)
+# kind -> (API group, version, resource) of every pod-bearing kind, as the API server's rules name it.
+KIND_RESOURCES: Final[Mapping[str, tuple[str, str, str]]] = {
+    "Pod": ("", "v1", "pods"),
+    "PodTemplate": ("", "v1", "podtemplates"),
+    "ReplicationController": ("", "v1", "replicationcontrollers"),
+    "Deployment": ("apps", "v1", "deployments"),
+    "StatefulSet": ("apps", "v1", "statefulsets"),
+    "DaemonSet": ("apps", "v1", "daemonsets"),
+    "ReplicaSet": ("apps", "v1", "replicasets"),
+    "Job": ("batch", "v1", "jobs"),
+    "CronJob": ("batch", "v1", "cronjobs"),
+}
+EPHEMERAL_CONTAINERS: Final = "pods/ephemeralcontainers"
 _PREFIXES: Final = {kind: "".join(f"{key}." for key in path) for kind, path in POD_TEMPLATE_PATHS.items()}
 
 # The order the API server's own visitors use (init, regular, ephemeral), so messages read the same way.

@@ -103,6 +103,18 @@ class Installation:
                 found.append(dep)
         return found
 
+    def fail_closed_deployments(self) -> Iterator[tuple[Webhook, K8sObject]]:
+        """Each Deployment serving a fail-closed webhook, once, with the first such webhook it serves."""
+        seen = set()
+        for hook in self.webhooks():
+            service = self.service_of(hook)
+            if not hook.fails_closed or service is None:
+                continue
+            for deployment in self.deployments_behind(service):
+                if deployment.ref not in seen:
+                    seen.add(deployment.ref)
+                    yield hook, deployment
+
     def disruption_budgets_for(self, deployment: K8sObject) -> list[K8sObject]:
         labels = pod_labels(deployment)
         return [

@@ -14,31 +14,23 @@ from ._risk import Risk, risk
 
 @risk("no-disruption-budget", summary="a fail-closed webhook's Pods need a PodDisruptionBudget")
 def run(installation: Installation) -> Iterator[Risk]:
-    seen = set()
-    for hook in installation.webhooks():
-        service = installation.service_of(hook)
-        if not hook.fails_closed or service is None:
-            continue
-        for deployment in installation.deployments_behind(service):
-            if deployment.ref in seen:
-                continue
-            seen.add(deployment.ref)
-            budgets = installation.disruption_budgets_for(deployment)
-            if not budgets:
+    for hook, deployment in installation.fail_closed_deployments():
+        budgets = installation.disruption_budgets_for(deployment)
+        if not budgets:
+            yield Risk(
+                "no-disruption-budget",
+                "error",
+                f"{deployment.ref} (behind {hook.label})",
+                "no PodDisruptionBudget selects its Pods: a drain may evict every replica at once; "
+                "add one with maxUnavailable: 1",
+            )
+        replicas = (deployment.body.get("spec") or {}).get("replicas", 1)
+        for pdb in budgets:
+            spec = pdb.body.get("spec") or {}
+            if spec.get("maxUnavailable") in (0, "0%") or spec.get("minAvailable") in (replicas, "100%"):
                 yield Risk(
                     "no-disruption-budget",
-                    "error",
-                    f"{deployment.ref} (behind {hook.label})",
-                    "no PodDisruptionBudget selects its Pods: a drain may evict every replica at once; "
-                    "add one with maxUnavailable: 1",
+                    "warning",
+                    pdb.ref,
+                    "allows no voluntary disruption: node drains will hang; use maxUnavailable: 1",
                 )
-            replicas = (deployment.body.get("spec") or {}).get("replicas", 1)
-            for pdb in budgets:
-                spec = pdb.body.get("spec") or {}
-                if spec.get("maxUnavailable") in (0, "0%") or spec.get("minAvailable") in (replicas, "100%"):
-                    yield Risk(
-                        "no-disruption-budget",
-                        "warning",
-                        pdb.ref,
-                        "allows no voluntary disruption: node drains will hang; use maxUnavailable: 1",
-                    )

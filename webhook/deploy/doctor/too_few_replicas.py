@@ -16,27 +16,19 @@ MIN_REPLICAS = 2
 
 @risk("too-few-replicas", summary=f"a fail-closed webhook needs at least {MIN_REPLICAS} replicas")
 def run(installation: Installation) -> Iterator[Risk]:
-    seen = set()
-    for hook in installation.webhooks():
-        service = installation.service_of(hook)
-        if not hook.fails_closed or service is None:
-            continue
-        for deployment in installation.deployments_behind(service):
-            if deployment.ref in seen:
-                continue
-            seen.add(deployment.ref)
-            replicas = (deployment.body.get("spec") or {}).get("replicas", 1)
-            floors = [
-                (hpa.body.get("spec") or {}).get("minReplicas", 1)
-                for hpa in installation.autoscalers_for(deployment)
-            ]
-            floor = min(floors) if floors else replicas
-            if floor < MIN_REPLICAS:
-                source = f"its autoscaler's minReplicas is {floor}" if floors else f"replicas is {replicas}"
-                yield Risk(
-                    "too-few-replicas",
-                    "error",
-                    f"{deployment.ref} (behind {hook.label})",
-                    f"{source}: with failurePolicy Fail a single restart refuses every matching request; "
-                    f"run at least {MIN_REPLICAS} (podgate ships 3)",
-                )
+    for hook, deployment in installation.fail_closed_deployments():
+        replicas = (deployment.body.get("spec") or {}).get("replicas", 1)
+        floors = [
+            (hpa.body.get("spec") or {}).get("minReplicas", 1)
+            for hpa in installation.autoscalers_for(deployment)
+        ]
+        floor = min(floors) if floors else replicas
+        if floor < MIN_REPLICAS:
+            source = f"its autoscaler's minReplicas is {floor}" if floors else f"replicas is {replicas}"
+            yield Risk(
+                "too-few-replicas",
+                "error",
+                f"{deployment.ref} (behind {hook.label})",
+                f"{source}: with failurePolicy Fail a single restart refuses every matching request; "
+                f"run at least {MIN_REPLICAS} (podgate ships 3)",
+            )

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import CheckRule, Exemptions, ExpressionRule, MatchSpec, PolicyDocument
+from ..podspec import EPHEMERAL_CONTAINERS, KIND_RESOURCES
 from ..registry import CHECKS
-from .resources import EPHEMERAL_CONTAINERS, KIND_RESOURCES, POD_METADATA_CEL, POD_SPEC_CEL
+from .resources import POD_METADATA_CEL, POD_SPEC_CEL
 from .translators import Untranslatable, translate
 
 NAME_LABEL = "kubernetes.io/metadata.name"

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .resources import EPHEMERAL_CONTAINERS, RESOURCE_KINDS
+from ..podspec import EPHEMERAL_CONTAINERS
+from .resources import RESOURCE_KINDS
 
 VAP_GROUP = "admissionregistration.k8s.io/"
 POLICY_KIND = "ValidatingAdmissionPolicy"

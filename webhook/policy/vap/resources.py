@@ -1,22 +1,12 @@
-"""Pod-bearing kinds as the API server's resource rules name them (group, version, resource)."""
+"""Pod-bearing kinds as the exported policies name them: (group, resource) -> kind, and CEL pod paths."""
 
 from __future__ import annotations
 
 from typing import Final
 
-KIND_RESOURCES: Final = {
-    "Pod": ("", "v1", "pods"),
-    "PodTemplate": ("", "v1", "podtemplates"),
-    "ReplicationController": ("", "v1", "replicationcontrollers"),
-    "Deployment": ("apps", "v1", "deployments"),
-    "StatefulSet": ("apps", "v1", "statefulsets"),
-    "DaemonSet": ("apps", "v1", "daemonsets"),
-    "ReplicaSet": ("apps", "v1", "replicasets"),
-    "Job": ("batch", "v1", "jobs"),
-    "CronJob": ("batch", "v1", "cronjobs"),
-}
+from ..podspec import KIND_RESOURCES
+
 RESOURCE_KINDS: Final = {(group, resource): kind for kind, (group, _, resource) in KIND_RESOURCES.items()}
-EPHEMERAL_CONTAINERS: Final = "pods/ephemeralcontainers"
 
 # Where the pod spec sits in each kind, in CEL: the exported counterpart of podspec.pod_view, bound to
 # `variables.podSpec` so that expression rules read the same in podgate and in the API server.
