@@ -10,7 +10,7 @@ from .access import AccessCheckFn
 from .match import Exempter, Matcher
 from .podspec import PodView
 from .registry import CheckFn, Mutator
-from .result import Action, Finding
+from .result import Action, Finding, Violation
 
 # A rule that needs the whole request (CEL rules: object, oldObject, request, namespaceObject), not only
 # the pod: called with the pod view and the engine's Request.
@@ -66,6 +66,19 @@ class Policy:
     @property
     def needs_namespace_labels(self) -> bool:
         return self.match.namespace_selector is not None
+
+    def violation(self, rule: Rule | AccessRule, finding: Finding) -> Violation:
+        """What `rule` of this policy reports for `finding`: `problem: fix [policy name]`."""
+        return Violation(
+            policy=self.name,
+            rule=rule.name,
+            check=rule.check,
+            actions=self.actions,
+            path=finding.path,
+            value=finding.value,
+            message=f"{finding.problem}{': ' + finding.fix if finding.fix else ''} [policy {self.name}]",
+            remediation=self.remediation,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,19 +184,7 @@ def _judge(policy: Policy, access: AccessRequest, notes: list[str]) -> tuple[Sta
             status = Status.ERROR
             violations += _error(policy, rule, access, exc, notes)
             continue
-        for finding in findings:
-            violations.append(
-                Violation(
-                    policy=policy.name,
-                    rule=rule.name,
-                    check=rule.check,
-                    actions=policy.actions,
-                    path=finding.path,
-                    value=finding.value,
-                    message=f"{finding.problem}: {finding.fix} [policy {policy.name}]",
-                    remediation=policy.remediation,
-                )
-            )
+        violations += (policy.violation(rule, finding) for finding in findings)
     if violations and status is Status.PASS:
         status = Status.FAIL
     return status, violations
