@@ -91,6 +91,13 @@ class PolicySet:
 
     policies: tuple[Policy, ...]
     sources: tuple[str, ...] = field(default=())  # the files it was loaded from
+    # Derived once at load, read on every request:
+    mutating: tuple[Policy, ...] = field(init=False, repr=False, compare=False)
+    guarding: tuple[Policy, ...] = field(init=False, repr=False, compare=False)  # those with access rules
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mutating", tuple(p for p in self.policies if p.mutations))
+        object.__setattr__(self, "guarding", tuple(p for p in self.policies if p.access_rules))
 
     def __iter__(self) -> Iterator[Policy]:
         return iter(self.policies)
@@ -101,10 +108,6 @@ class PolicySet:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.policies)
-
-    @property
-    def mutating(self) -> tuple[Policy, ...]:
-        return tuple(p for p in self.policies if p.mutations)
 
     @property
     def data_sources(self) -> tuple[str, ...]:

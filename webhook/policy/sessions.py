@@ -45,7 +45,7 @@ def judged_alone(request: Request) -> bool:
 
 def judged_beside(request: Request, policies: PolicySet) -> bool:
     """UPDATEs are judged by pod checks and, when a policy has access rules, by those too."""
-    return request.operation == "UPDATE" and any(p.access_rules for p in policies)
+    return request.operation == "UPDATE" and bool(policies.guarding)
 
 
 def access_request(request: Request) -> AccessRequest | None:
@@ -83,7 +83,7 @@ def judge_access(
     """Run the access rules of every matching policy: (violations, outcomes, notes) for `decide`."""
     # Cheap filter first: most UPDATEs meet no access policy that judges their operation.
     operation = "DELETE" if request.subresource == "eviction" else request.operation
-    candidates = [p for p in policies if p.access_rules and operation in p.match.operations]
+    candidates = [p for p in policies.guarding if operation in p.match.operations]
     access = access_request(request) if candidates else None
     violations: list[Violation] = []
     outcomes: dict[str, Status] = {}
