@@ -7,7 +7,7 @@ that several controls share live here, so every check reads them the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any, Final
 
 from ..podspec import ContainerView, PodView
@@ -90,6 +90,15 @@ def unconfined_profile_findings(pod: PodView, field: str, noun: str, fix: str) -
             kind = profile.get("type")
             problem = f'must not set {noun} profile type "{kind or ""}"'
             yield context_finding(where, (field, "type"), kind, problem, fix)
+
+
+def added_capability_findings(c: ContainerView, allowed: Container[str], fix: str) -> Iterator[Finding]:
+    """Capabilities that container `c` adds (securityContext.capabilities.add) beyond `allowed`."""
+    capabilities = security_context(c.spec).get("capabilities") or {}
+    for index, capability in enumerate(capabilities.get("add") or ()):
+        if capability not in allowed:
+            problem = f'must not add capability "{capability}"'
+            yield context_finding(c, ("capabilities", f"add[{index}]"), capability, problem, fix)
 
 
 def seccomp_type_findings(pod: PodView) -> tuple[list[Finding], bool]:
