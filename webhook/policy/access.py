@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from .registry import CHECKS, CheckParams
+from .registry import CHECKS, CheckParams, registrar
 from .result import Finding
 
 # The action a request performs on its target, by (operation, subresource).
@@ -136,10 +136,10 @@ ACCESS_CHECKS: dict[str, AccessCheckType[Any]] = {}
 def access_check(
     check_id: str, *, params: type[P], summary: str
 ) -> Callable[[Callable[[P], AccessCheckFn]], Callable[[P], AccessCheckFn]]:
-    def register(build: Callable[[P], AccessCheckFn]) -> Callable[[P], AccessCheckFn]:
-        if check_id in ACCESS_CHECKS or check_id in CHECKS:
-            raise RuntimeError(f"check id {check_id!r} is registered twice")
-        ACCESS_CHECKS[check_id] = AccessCheckType(check_id, summary, params, build)
-        return build
-
-    return register
+    return registrar(
+        "check",
+        check_id,
+        ACCESS_CHECKS,
+        lambda build: AccessCheckType(check_id, summary, params, build),
+        taken=CHECKS,
+    )

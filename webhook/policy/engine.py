@@ -334,7 +334,7 @@ def _judge(
                 notes.append(f"{detail}; ignored because its failurePolicy is Ignore")
             continue
         for finding in findings:
-            violations.append(_violation(policy, rule, finding))
+            violations.append(policy.violation(rule, finding))
     if violations and status is Status.PASS:
         status = Status.FAIL
     return status, violations
@@ -360,19 +360,6 @@ def _stable_key(finding: Finding, pod: PodView) -> tuple[str, str]:
     else:
         path = path[len(pod.prefix) :] if path.startswith(pod.prefix) else path
     return path, repr(finding.value)
-
-
-def _violation(policy: Policy, rule: Rule, finding: Finding) -> Violation:
-    return Violation(
-        policy=policy.name,
-        rule=rule.name,
-        check=rule.check,
-        actions=policy.actions,
-        path=finding.path,
-        value=finding.value,
-        message=f"{finding.problem}{': ' + finding.fix if finding.fix else ''} [policy {policy.name}]",
-        remediation=policy.remediation,
-    )
 
 
 def _malformed_violation(path: str, problem: str, actions: tuple[Action, ...]) -> Violation:

@@ -10,7 +10,7 @@ from .access import AccessCheckFn
 from .match import Exempter, Matcher
 from .podspec import PodView
 from .registry import CheckFn, Mutator
-from .result import Action, Finding
+from .result import Action, Finding, Violation
 
 # A rule that needs the whole request (CEL rules: object, oldObject, request, namespaceObject), not only
 # the pod: called with the pod view and the engine's Request.
@@ -67,6 +67,19 @@ class Policy:
     def needs_namespace_labels(self) -> bool:
         return self.match.namespace_selector is not None
 
+    def violation(self, rule: Rule | AccessRule, finding: Finding) -> Violation:
+        """What `rule` of this policy reports for `finding`: `problem: fix [policy name]`."""
+        return Violation(
+            policy=self.name,
+            rule=rule.name,
+            check=rule.check,
+            actions=self.actions,
+            path=finding.path,
+            value=finding.value,
+            message=f"{finding.problem}{': ' + finding.fix if finding.fix else ''} [policy {self.name}]",
+            remediation=self.remediation,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PolicySet:
@@ -78,6 +91,13 @@ class PolicySet:
 
     policies: tuple[Policy, ...]
     sources: tuple[str, ...] = field(default=())  # the files it was loaded from
+    # Derived once at load, read on every request:
+    mutating: tuple[Policy, ...] = field(init=False, repr=False, compare=False)
+    guarding: tuple[Policy, ...] = field(init=False, repr=False, compare=False)  # those with access rules
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mutating", tuple(p for p in self.policies if p.mutations))
+        object.__setattr__(self, "guarding", tuple(p for p in self.policies if p.access_rules))
 
     def __iter__(self) -> Iterator[Policy]:
         return iter(self.policies)
@@ -88,10 +108,6 @@ class PolicySet:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.policies)
-
-    @property
-    def mutating(self) -> tuple[Policy, ...]:
-        return tuple(p for p in self.policies if p.mutations)
 
     @property
     def data_sources(self) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ The id is the token used in policy files, file names, messages, logs and metrics
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -77,26 +77,34 @@ class MutatorType(Generic[P]):
 CHECKS: dict[str, CheckType[Any]] = {}
 MUTATORS: dict[str, MutatorType[Any]] = {}
 
+B = TypeVar("B", bound=Callable[..., Any])
+E = TypeVar("E")
+
+
+def registrar(
+    kind: str, entry_id: str, table: dict[str, E], entry: Callable[[B], E], *, taken: Container[str] = ()
+) -> Callable[[B], B]:
+    """A decorator that files `entry(build)` under `entry_id` in `table` (refused if the id is in
+    `table` or `taken` already) and returns the builder unchanged."""
+
+    def register(build: B) -> B:
+        if entry_id in table or entry_id in taken:
+            raise RuntimeError(f"{kind} id {entry_id!r} is registered twice")
+        table[entry_id] = entry(build)
+        return build
+
+    return register
+
 
 def check(
     check_id: str, *, params: type[P], summary: str
 ) -> Callable[[Callable[[P], CheckFn]], Callable[[P], CheckFn]]:
-    def register(build: Callable[[P], CheckFn]) -> Callable[[P], CheckFn]:
-        if check_id in CHECKS:
-            raise RuntimeError(f"check id {check_id!r} is registered twice")
-        CHECKS[check_id] = CheckType(check_id, summary, params, build)
-        return build
-
-    return register
+    return registrar("check", check_id, CHECKS, lambda build: CheckType(check_id, summary, params, build))
 
 
 def mutator(
     mutator_id: str, *, params: type[P], summary: str
 ) -> Callable[[Callable[[P], Mutator]], Callable[[P], Mutator]]:
-    def register(build: Callable[[P], Mutator]) -> Callable[[P], Mutator]:
-        if mutator_id in MUTATORS:
-            raise RuntimeError(f"mutator id {mutator_id!r} is registered twice")
-        MUTATORS[mutator_id] = MutatorType(mutator_id, summary, params, build)
-        return build
-
-    return register
+    return registrar(
+        "mutator", mutator_id, MUTATORS, lambda build: MutatorType(mutator_id, summary, params, build)
+    )

@@ -45,7 +45,7 @@ def judged_alone(request: Request) -> bool:
 
 def judged_beside(request: Request, policies: PolicySet) -> bool:
     """UPDATEs are judged by pod checks and, when a policy has access rules, by those too."""
-    return request.operation == "UPDATE" and any(p.access_rules for p in policies)
+    return request.operation == "UPDATE" and bool(policies.guarding)
 
 
 def access_request(request: Request) -> AccessRequest | None:
@@ -83,7 +83,7 @@ def judge_access(
     """Run the access rules of every matching policy: (violations, outcomes, notes) for `decide`."""
     # Cheap filter first: most UPDATEs meet no access policy that judges their operation.
     operation = "DELETE" if request.subresource == "eviction" else request.operation
-    candidates = [p for p in policies if p.access_rules and operation in p.match.operations]
+    candidates = [p for p in policies.guarding if operation in p.match.operations]
     access = access_request(request) if candidates else None
     violations: list[Violation] = []
     outcomes: dict[str, Status] = {}
@@ -184,19 +184,7 @@ def _judge(policy: Policy, access: AccessRequest, notes: list[str]) -> tuple[Sta
             status = Status.ERROR
             violations += _error(policy, rule, access, exc, notes)
             continue
-        for finding in findings:
-            violations.append(
-                Violation(
-                    policy=policy.name,
-                    rule=rule.name,
-                    check=rule.check,
-                    actions=policy.actions,
-                    path=finding.path,
-                    value=finding.value,
-                    message=f"{finding.problem}: {finding.fix} [policy {policy.name}]",
-                    remediation=policy.remediation,
-                )
-            )
+        violations += (policy.violation(rule, finding) for finding in findings)
     if violations and status is Status.PASS:
         status = Status.FAIL
     return status, violations

@@ -7,7 +7,7 @@ that several controls share live here, so every check reads them the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Container, Iterator, Mapping
 from typing import Any, Final
 
 from ..podspec import ContainerView, PodView
@@ -67,33 +67,45 @@ def proc_mount_findings(pod: PodView) -> Iterator[Finding]:
             )
 
 
+def pod_and_containers(pod: PodView) -> tuple[PodView | ContainerView, ...]:
+    """The pod, then each of its containers: the places a securityContext setting can be made."""
+    return (pod, *pod.containers)
+
+
+def context_finding(
+    where: PodView | ContainerView, fields: tuple[str, ...], value: Any, problem: str, fix: str
+) -> Finding:
+    """A finding on the securityContext of the pod or of one container: `problem` follows its label."""
+    if isinstance(where, ContainerView):
+        path = container_context_path(where, *fields)
+        return Finding(path, value, f"{where.label} {problem}", fix, image=where.image)
+    return Finding(pod_context_path(where, *fields), value, f"{pod_label(where)} {problem}", fix)
+
+
+def unconfined_profile_findings(pod: PodView, field: str, noun: str, fix: str) -> Iterator[Finding]:
+    """Explicit `field` profiles (pod first, then each container) whose type is not confining."""
+    for where in pod_and_containers(pod):
+        profile = security_context(where.spec).get(field)
+        if profile is not None and profile.get("type") not in CONFINED_PROFILE_TYPES:
+            kind = profile.get("type")
+            problem = f'must not set {noun} profile type "{kind or ""}"'
+            yield context_finding(where, (field, "type"), kind, problem, fix)
+
+
+def added_capability_findings(c: ContainerView, allowed: Container[str], fix: str) -> Iterator[Finding]:
+    """Capabilities that container `c` adds (securityContext.capabilities.add) beyond `allowed`."""
+    capabilities = security_context(c.spec).get("capabilities") or {}
+    for index, capability in enumerate(capabilities.get("add") or ()):
+        if capability not in allowed:
+            problem = f'must not add capability "{capability}"'
+            yield context_finding(c, ("capabilities", f"add[{index}]"), capability, problem, fix)
+
+
 def seccomp_type_findings(pod: PodView) -> tuple[list[Finding], bool]:
     """Explicit seccompProfile settings whose type is not RuntimeDefault or Localhost.
 
     Also returns whether the pod level sets an allowed profile (which containers then inherit).
     """
-    findings = []
     profile = security_context(pod.spec).get("seccompProfile")
     pod_confined = profile is not None and profile.get("type") in CONFINED_PROFILE_TYPES
-    if profile is not None and not pod_confined:
-        findings.append(
-            Finding(
-                path=pod_context_path(pod, "seccompProfile", "type"),
-                value=profile.get("type"),
-                problem=f'{pod_label(pod)} must not set seccomp profile type "{profile.get("type") or ""}"',
-                fix=SECCOMP_FIX,
-            )
-        )
-    for c in pod.containers:
-        profile = security_context(c.spec).get("seccompProfile")
-        if profile is not None and profile.get("type") not in CONFINED_PROFILE_TYPES:
-            findings.append(
-                Finding(
-                    path=container_context_path(c, "seccompProfile", "type"),
-                    value=profile.get("type"),
-                    problem=f'{c.label} must not set seccomp profile type "{profile.get("type") or ""}"',
-                    fix=SECCOMP_FIX,
-                    image=c.image,
-                )
-            )
-    return findings, pod_confined
+    return list(unconfined_profile_findings(pod, "seccompProfile", "seccomp", SECCOMP_FIX)), pod_confined

@@ -34,6 +34,7 @@ from pydantic import AfterValidator, Field, field_validator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
+from ._pss import context_finding
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -111,59 +112,52 @@ def build(params: Params) -> CheckFn:
                 )
         pod_sc = spec.get("securityContext") or {}
         if (pod_sc.get("windowsOptions") or {}).get("hostProcess") is True:
-            yield Finding(
-                path=f"{pod.spec_path}.securityContext.windowsOptions.hostProcess",
-                value=True,
-                problem=f"the pod ({pod.spec_path}) must not run as a Windows host process",
-                fix="set securityContext.windowsOptions.hostProcess to false or remove it",
+            yield context_finding(
+                pod, HOST_PROCESS, True, "must not run as a Windows host process", HOST_PROCESS_FIX
             )
         yield from _host_paths(pod, path_rules)
         for c in pod.containers:
             sc = c.spec.get("securityContext") or {}
             if sc.get("privileged") is True:
-                yield Finding(
-                    path=f"{c.path}.securityContext.privileged",
-                    value=True,
-                    problem=f"{c.label} must not run privileged",
-                    fix="set securityContext.privileged to false",
-                    image=c.image,
+                yield context_finding(
+                    c,
+                    ("privileged",),
+                    True,
+                    "must not run privileged",
+                    "set securityContext.privileged to false",
                 )
             escalation = sc.get("allowPrivilegeEscalation")
             if escalation is True or (require_false and escalation is not False):
-                yield Finding(
-                    path=f"{c.path}.securityContext.allowPrivilegeEscalation",
-                    value=escalation,
-                    problem=f"{c.label} must not allow privilege escalation",
-                    fix="set securityContext.allowPrivilegeEscalation to false",
-                    image=c.image,
+                yield context_finding(
+                    c,
+                    ("allowPrivilegeEscalation",),
+                    escalation,
+                    "must not allow privilege escalation",
+                    "set securityContext.allowPrivilegeEscalation to false",
                 )
             added = (sc.get("capabilities") or {}).get("add") or []
             for i, capability in enumerate(added):
                 if capability not in allowed_spelled and capability_key(capability) not in allowed_caps:
                     allowed = ", ".join(sorted(allowed_caps)) or "none"
-                    yield Finding(
-                        path=f"{c.path}.securityContext.capabilities.add[{i}]",
-                        value=capability,
-                        problem=f"{c.label} must not add capability {capability}",
-                        fix=f"remove it from securityContext.capabilities.add (allowed: {allowed})",
-                        image=c.image,
+                    yield context_finding(
+                        c,
+                        ("capabilities", f"add[{i}]"),
+                        capability,
+                        f"must not add capability {capability}",
+                        f"remove it from securityContext.capabilities.add (allowed: {allowed})",
                     )
             if (sc.get("windowsOptions") or {}).get("hostProcess") is True:
-                yield Finding(
-                    path=f"{c.path}.securityContext.windowsOptions.hostProcess",
-                    value=True,
-                    problem=f"{c.label} must not run as a Windows host process",
-                    fix="set securityContext.windowsOptions.hostProcess to false or remove it",
-                    image=c.image,
+                yield context_finding(
+                    c, HOST_PROCESS, True, "must not run as a Windows host process", HOST_PROCESS_FIX
                 )
             proc_mount = sc.get("procMount")
             if proc_mount is not None and proc_mount != "Default":
-                yield Finding(
-                    path=f"{c.path}.securityContext.procMount",
-                    value=proc_mount,
-                    problem=f"{c.label} must not unmask /proc (procMount {proc_mount})",
-                    fix="set securityContext.procMount to Default or remove it",
-                    image=c.image,
+                yield context_finding(
+                    c,
+                    ("procMount",),
+                    proc_mount,
+                    f"must not unmask /proc (procMount {proc_mount})",
+                    "set securityContext.procMount to Default or remove it",
                 )
             for i, port in enumerate(c.spec.get("ports") or ()):
                 host_port = port.get("hostPort")
@@ -179,6 +173,8 @@ def build(params: Params) -> CheckFn:
     return run
 
 
+HOST_PROCESS = ("windowsOptions", "hostProcess")
+HOST_PROCESS_FIX = "set securityContext.windowsOptions.hostProcess to false or remove it"
 _NAMESPACE_NOUN = {"hostNetwork": "network namespace", "hostPID": "PID namespace", "hostIPC": "IPC namespace"}
 
 

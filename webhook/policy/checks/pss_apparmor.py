@@ -19,14 +19,7 @@ from collections.abc import Iterator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import (
-    CONFINED_PROFILE_TYPES,
-    annotation_path,
-    container_context_path,
-    pod_context_path,
-    pod_label,
-    security_context,
-)
+from ._pss import annotation_path, unconfined_profile_findings
 
 ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 FIX = "set securityContext.appArmorProfile.type to RuntimeDefault or Localhost, or remove it"
@@ -43,24 +36,7 @@ def _allowed_annotation(value: str) -> bool:
 @check("pss-apparmor", params=Params, summary="AppArmor stays RuntimeDefault or Localhost (PSS baseline)")
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
-        profile = security_context(pod.spec).get("appArmorProfile")
-        if profile is not None and profile.get("type") not in CONFINED_PROFILE_TYPES:
-            yield Finding(
-                path=pod_context_path(pod, "appArmorProfile", "type"),
-                value=profile.get("type"),
-                problem=f'{pod_label(pod)} must not set AppArmor profile type "{profile.get("type") or ""}"',
-                fix=FIX,
-            )
-        for c in pod.containers:
-            profile = security_context(c.spec).get("appArmorProfile")
-            if profile is not None and profile.get("type") not in CONFINED_PROFILE_TYPES:
-                yield Finding(
-                    path=container_context_path(c, "appArmorProfile", "type"),
-                    value=profile.get("type"),
-                    problem=f'{c.label} must not set AppArmor profile type "{profile.get("type") or ""}"',
-                    fix=FIX,
-                    image=c.image,
-                )
+        yield from unconfined_profile_findings(pod, "appArmorProfile", "AppArmor", FIX)
         for key, value in pod.annotations.items():
             if key.startswith(ANNOTATION_PREFIX) and not _allowed_annotation(value):
                 yield Finding(

@@ -18,12 +18,13 @@ from typing import Final
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import container_context_path, security_context
+from ._pss import added_capability_findings
 
 ALLOWED: Final = frozenset(
     {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
      "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
 )  # fmt: skip
+FIX: Final = f"remove it from securityContext.capabilities.add (allowed: {', '.join(sorted(ALLOWED))})"
 
 
 class Params(CheckParams):
@@ -38,20 +39,6 @@ class Params(CheckParams):
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
-            capabilities = security_context(c.spec).get("capabilities")
-            added = capabilities.get("add") if capabilities else None
-            if not added:
-                continue
-            for index, capability in enumerate(added):
-                if capability not in ALLOWED:
-                    yield Finding(
-                        path=container_context_path(c, "capabilities", f"add[{index}]"),
-                        value=capability,
-                        problem=f'{c.label} must not add capability "{capability}"',
-                        fix="remove it from securityContext.capabilities.add (allowed: "
-                        + ", ".join(sorted(ALLOWED))
-                        + ")",
-                        image=c.image,
-                    )
+            yield from added_capability_findings(c, ALLOWED, FIX)
 
     return run

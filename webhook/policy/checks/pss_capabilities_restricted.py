@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import container_context_path, is_windows, security_context
+from ._pss import added_capability_findings, container_context_path, is_windows, security_context
 
 
 class Params(CheckParams):
@@ -45,17 +45,10 @@ def build(params: Params) -> CheckFn:
                     fix='set securityContext.capabilities.drop to ["ALL"]',
                     image=c.image,
                 )
-            added = capabilities.get("add")
-            if not added:
-                continue
-            for index, capability in enumerate(added):
-                if capability != "NET_BIND_SERVICE":
-                    yield Finding(
-                        path=container_context_path(c, "capabilities", f"add[{index}]"),
-                        value=capability,
-                        problem=f'{c.label} must not add capability "{capability}"',
-                        fix="remove it from capabilities.add (only NET_BIND_SERVICE may be added)",
-                        image=c.image,
-                    )
+            yield from added_capability_findings(
+                c,
+                ("NET_BIND_SERVICE",),
+                "remove it from capabilities.add (only NET_BIND_SERVICE may be added)",
+            )
 
     return run

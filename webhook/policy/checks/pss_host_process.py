@@ -17,7 +17,7 @@ from typing import Any
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import container_context_path, pod_context_path, pod_label, security_context
+from ._pss import context_finding, security_context
 
 FIX = "remove securityContext.windowsOptions.hostProcess or set it to false"
 
@@ -34,21 +34,11 @@ def _host_process(node: Mapping[str, Any]) -> bool:
 @check("pss-host-process", params=Params, summary="no Windows HostProcess containers (PSS baseline)")
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
+        fields = ("windowsOptions", "hostProcess")
         if _host_process(pod.spec):
-            yield Finding(
-                path=pod_context_path(pod, "windowsOptions", "hostProcess"),
-                value=True,
-                problem=f"{pod_label(pod)} must not run as a Windows HostProcess pod",
-                fix=FIX,
-            )
+            yield context_finding(pod, fields, True, "must not run as a Windows HostProcess pod", FIX)
         for c in pod.containers:
             if _host_process(c.spec):
-                yield Finding(
-                    path=container_context_path(c, "windowsOptions", "hostProcess"),
-                    value=True,
-                    problem=f"{c.label} must not run as a Windows HostProcess container",
-                    fix=FIX,
-                    image=c.image,
-                )
+                yield context_finding(c, fields, True, "must not run as a Windows HostProcess container", FIX)
 
     return run

@@ -18,11 +18,15 @@ from collections.abc import Iterator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import container_context_path, in_user_namespace, pod_context_path, pod_label, security_context
+from ._pss import context_finding, in_user_namespace, security_context
 
 
 class Params(CheckParams):
     pass
+
+
+FIELD = ("runAsNonRoot",)
+FIX_ON = "set securityContext.runAsNonRoot to true on"
 
 
 @check("pss-run-as-non-root", params=Params, summary="runAsNonRoot is true (PSS restricted)")
@@ -32,29 +36,21 @@ def build(params: Params) -> CheckFn:
             return
         pod_non_root = security_context(pod.spec).get("runAsNonRoot")
         if pod_non_root is False:
-            yield Finding(
-                path=pod_context_path(pod, "runAsNonRoot"),
-                value=False,
-                problem=f"{pod_label(pod)} must not set runAsNonRoot to false",
-                fix="set securityContext.runAsNonRoot to true",
+            yield context_finding(
+                pod,
+                FIELD,
+                False,
+                "must not set runAsNonRoot to false",
+                "set securityContext.runAsNonRoot to true",
             )
         for c in pod.containers:
             non_root = security_context(c.spec).get("runAsNonRoot")
             if non_root is False:
-                yield Finding(
-                    path=container_context_path(c, "runAsNonRoot"),
-                    value=False,
-                    problem=f"{c.label} must not set runAsNonRoot to false",
-                    fix="set securityContext.runAsNonRoot to true on the container",
-                    image=c.image,
+                yield context_finding(
+                    c, FIELD, False, "must not set runAsNonRoot to false", f"{FIX_ON} the container"
                 )
             elif non_root is None and pod_non_root is not True:
-                yield Finding(
-                    path=container_context_path(c, "runAsNonRoot"),
-                    value=None,
-                    problem=f"{c.label} must run as a non-root user (runAsNonRoot is not set)",
-                    fix="set securityContext.runAsNonRoot to true on the pod or the container",
-                    image=c.image,
-                )
+                problem = "must run as a non-root user (runAsNonRoot is not set)"
+                yield context_finding(c, FIELD, None, problem, f"{FIX_ON} the pod or the container")
 
     return run

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import container_context_path, in_user_namespace, pod_context_path, pod_label, security_context
+from ._pss import context_finding, in_user_namespace, pod_and_containers, security_context
 
 FIX = "set securityContext.runAsUser to a non-zero UID, or remove it"
 
@@ -30,21 +30,8 @@ def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         if in_user_namespace(pod):
             return
-        if security_context(pod.spec).get("runAsUser") == 0:
-            yield Finding(
-                path=pod_context_path(pod, "runAsUser"),
-                value=0,
-                problem=f"{pod_label(pod)} must not run as user 0 (root)",
-                fix=FIX,
-            )
-        for c in pod.containers:
-            if security_context(c.spec).get("runAsUser") == 0:
-                yield Finding(
-                    path=container_context_path(c, "runAsUser"),
-                    value=0,
-                    problem=f"{c.label} must not run as user 0 (root)",
-                    fix=FIX,
-                    image=c.image,
-                )
+        for where in pod_and_containers(pod):
+            if security_context(where.spec).get("runAsUser") == 0:
+                yield context_finding(where, ("runAsUser",), 0, "must not run as user 0 (root)", FIX)
 
     return run
