@@ -8,15 +8,12 @@ a fresh continue token, exactly as the API server words it.
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+
+from kube_loopback import serving, status
 
 EXPIRED_MESSAGE = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "
@@ -53,7 +50,7 @@ class FakeAPI:
         resource = parts[-1]
         namespace = parts[parts.index("namespaces") + 1] if "namespaces" in parts[:-1] else None
         if resource in self.forbidden:
-            return 403, _status(
+            return status(
                 403,
                 "Forbidden",
                 f'{resource} is forbidden: User "system:serviceaccount:podgate:audit" cannot list resource '
@@ -63,14 +60,14 @@ class FakeAPI:
             for ns in self.objects.get("namespaces", []):
                 if ns["metadata"]["name"] == parts[-1]:
                     return 200, {"kind": "Namespace", "apiVersion": "v1", **ns}
-            return 404, _status(404, "NotFound", f'namespaces "{parts[-1]}" not found')
+            return status(404, "NotFound", f'namespaces "{parts[-1]}" not found')
         token = query.get("continue", "")
         if token in self.expire:
             fresh = self.expire.pop(token)
-            status = _status(410, "Expired", EXPIRED_MESSAGE)
+            code, body = status(410, "Expired", EXPIRED_MESSAGE)
             if fresh:
-                status["metadata"] = {"continue": fresh}
-            return 410, status
+                body["metadata"] = {"continue": fresh}
+            return code, body
         items = [
             i
             for i in self.objects.get(resource, [])
@@ -98,62 +95,9 @@ class FakeAPI:
         }
 
 
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
 @contextmanager
 def serve(api: FakeAPI) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            url = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            code, body = api.answer(url.path, query)
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        f"""apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {{server: "{server}"}}
-users:
-- name: auditor
-  user: {{token: test-token}}
-contexts:
-- name: test
-  context: {{cluster: test, user: auditor}}
-current-context: test
-"""
-    )
-    return path
+    """`api` behind a loopback API server; yields its URL."""
+    with serving() as loop:
+        loop.fallback = lambda call: api.answer(call.path, {k: v[0] for k, v in call.query.items()})
+        yield loop.url

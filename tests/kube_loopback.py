@@ -35,6 +35,7 @@ class KubeLoopback:
     answers: dict[tuple[str, str], Any] = field(default_factory=dict)
     watches: dict[str, queue.Queue[Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    fallback: Callable[[Call], tuple[int, Any]] | None = None  # answers what no `answer()` covers
 
     @property
     def url(self) -> str:
@@ -52,23 +53,27 @@ class KubeLoopback:
         return events
 
     def kubeconfig(self, directory: Path, user: str = "rhea") -> Path:
-        path = directory / "kubeconfig"
-        path.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [{"name": "loop", "cluster": {"server": self.url}}],
-                    "users": [{"name": user, "user": {"token": "loopback-token"}}],
-                    "contexts": [{"name": "loop", "context": {"cluster": "loop", "user": user}}],
-                    "current-context": "loop",
-                }
-            )
-        )
-        return path
+        return write_kubeconfig(directory / "kubeconfig", self.url, user)
 
     def calls_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path == path]
+
+
+def write_kubeconfig(path: Path, server: str, user: str = "rhea") -> Path:
+    """A kubeconfig at `path` whose one context points at `server` with a bearer token."""
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "loop", "cluster": {"server": server}}],
+                "users": [{"name": user, "user": {"token": "loopback-token"}}],
+                "contexts": [{"name": "loop", "context": {"cluster": "loop", "user": user}}],
+                "current-context": "loop",
+            }
+        )
+    )
+    return path
 
 
 def status(code: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
@@ -105,6 +110,8 @@ def _handler(loop: KubeLoopback) -> type[BaseHTTPRequestHandler]:
             reply = loop.answers.get((method, url.path))
             if callable(reply):
                 reply = reply(call)
+            if reply is None and loop.fallback is not None:
+                reply = loop.fallback(call)
             if reply is None:
                 reply = status(
                     404, "NotFound", f"the server could not find the requested resource ({url.path})"

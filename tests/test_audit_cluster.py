@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from audit_helpers import NO_ROOT, bad_pod, good_pod, owned_by, templated
-from fake_apiserver import FakeAPI, kubeconfig, serve
+from fake_apiserver import FakeAPI, serve
+from kube_loopback import write_kubeconfig
 
 from webhook.audit.cluster import ClusterError, ClusterSource
 from webhook.audit.run import audit
@@ -45,7 +46,7 @@ def _cluster() -> FakeAPI:
 
 def _connect(tmp_path: Path, server: str, **kw: Any) -> ClusterSource:
     source = ClusterSource.connect(
-        kubeconfig=str(kubeconfig(tmp_path / "kubeconfig", server)), qps=1000, **kw
+        kubeconfig=str(write_kubeconfig(tmp_path / "kubeconfig", server)), qps=1000, **kw
     )
     source.sleep = lambda seconds: None
     return source
@@ -128,7 +129,7 @@ def test_requests_are_spaced_by_qps(tmp_path: Path) -> None:
     waits: list[float] = []
     with serve(api) as server:
         source = ClusterSource.connect(
-            kubeconfig=str(kubeconfig(tmp_path / "k", server)), qps=2, page_size=100
+            kubeconfig=str(write_kubeconfig(tmp_path / "k", server)), qps=2, page_size=100
         )
         source.sleep = waits.append
         list(source.objects())
@@ -159,7 +160,7 @@ def test_unreachable_and_bad_kubeconfig_are_clear_errors(tmp_path: Path) -> None
 def test_cli_cluster_audit_to_policyreport(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     api = _cluster()
     with serve(api) as server:
-        config = kubeconfig(tmp_path / "kubeconfig", server)
+        config = write_kubeconfig(tmp_path / "kubeconfig", server)
         code = main(
             [
                 "audit",
@@ -179,7 +180,7 @@ def test_cli_cluster_audit_to_policyreport(tmp_path: Path, capsys: pytest.Captur
     assert report["evidence"]["inputs"]["cluster"]["server"] == server
     assert sorted(r["ref"] for r in report["results"]) == ["Deployment/shop/web", "Pod/dev/loner"]
     with serve(api) as server:
-        config = kubeconfig(tmp_path / "kubeconfig", server)
+        config = write_kubeconfig(tmp_path / "kubeconfig", server)
         api.forbidden.add("pods")
         assert main(["audit", "--cluster", "--kubeconfig", str(config), "--qps", "1000"]) == 2
     assert "listing pods: HTTP 403" in capsys.readouterr().err

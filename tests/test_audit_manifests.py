@@ -11,7 +11,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from _deploy import ROOT, by_kind, kustomize, one, tree_with_certs
+from _deploy import ROOT, assert_restricted_container, by_kind, kustomize, one, tree_with_certs
 from test_deploy_manifests import KUBERNETES_VERSIONS
 
 from webhook.audit.continuous import parse_duration
@@ -180,12 +180,7 @@ def test_the_deployment_is_restricted_probed_and_scraped(rendered: list[dict[str
     assert pod["securityContext"]["runAsUser"] != 0
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     container = audit_container(rendered)
-    sc = container["securityContext"]
-    assert sc["allowPrivilegeEscalation"] is False
-    assert sc["readOnlyRootFilesystem"] is True
-    assert sc["capabilities"] == {"drop": ["ALL"]}
-    for kind in ("requests", "limits"):
-        assert set(container["resources"][kind]) == {"cpu", "memory"}
+    assert_restricted_container(container)
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics", "scheme": "HTTP"}
     annotations = template["metadata"]["annotations"]

@@ -177,21 +177,28 @@ def test_rotation_steps_are_refused_out_of_order(tmp_path: Path, capsys: pytest.
     assert "begun" in capsys.readouterr().out
 
 
+def webhook_manifest(path: Path, kind: str, webhook: str, ca_bundle: str) -> Path:
+    """A podgate webhook configuration of `kind` with one webhook trusting `ca_bundle`."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": kind,
+                "metadata": {"name": "podgate"},
+                "webhooks": [{"name": webhook, "clientConfig": {"caBundle": ca_bundle}}],
+            }
+        )
+    )
+    return path
+
+
 def test_check_passes_a_fresh_directory_and_rendered_manifests(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     generate(tmp_path)
     bundle = base64.b64encode((tmp_path / "ca-bundle.crt").read_bytes()).decode()
-    manifests = tmp_path / "webhooks.yaml"
-    manifests.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "ValidatingWebhookConfiguration",
-                "metadata": {"name": "podgate"},
-                "webhooks": [{"name": "validate.podgate.io", "clientConfig": {"caBundle": bundle}}],
-            }
-        )
+    manifests = webhook_manifest(
+        tmp_path / "webhooks.yaml", "ValidatingWebhookConfiguration", "validate.podgate.io", bundle
     )
     assert main(["certs", "check", "--out", str(tmp_path), "--manifests", str(manifests)]) == 0
     out = capsys.readouterr().out
@@ -210,16 +217,8 @@ def test_check_finds_a_stale_ca_bundle_in_the_manifests(
     generate(tmp_path / "old")
     generate(tmp_path / "new")
     stale = base64.b64encode((tmp_path / "old" / "ca-bundle.crt").read_bytes()).decode()
-    manifests = tmp_path / "webhooks.yaml"
-    manifests.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "MutatingWebhookConfiguration",
-                "metadata": {"name": "podgate"},
-                "webhooks": [{"name": "mutate.podgate.io", "clientConfig": {"caBundle": stale}}],
-            }
-        )
+    manifests = webhook_manifest(
+        tmp_path / "webhooks.yaml", "MutatingWebhookConfiguration", "mutate.podgate.io", stale
     )
     code, out = check(tmp_path / "new", capsys, "--manifests", str(manifests))
     assert code == 1

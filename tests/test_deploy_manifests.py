@@ -10,7 +10,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from _deploy import OVERLAYS, ROOT, by_kind, kustomize, one, tree_with_certs
+from _deploy import OVERLAYS, ROOT, assert_restricted_container, by_kind, kustomize, one, tree_with_certs
 from cryptography import x509
 
 from webhook.cli import main
@@ -203,12 +203,7 @@ def test_the_deployment_is_highly_available_and_restricted(rendered: dict[str, l
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     (container,) = pod["containers"]
-    sc = container["securityContext"]
-    assert sc["allowPrivilegeEscalation"] is False
-    assert sc["readOnlyRootFilesystem"] is True
-    assert sc["capabilities"] == {"drop": ["ALL"]}
-    for kind in ("requests", "limits"):
-        assert set(container["resources"][kind]) == {"cpu", "memory"}
+    assert_restricted_container(container)
     assert container["ports"] == [{"name": "https", "containerPort": 8443, "protocol": "TCP"}]
     for probe, path in (
         ("livenessProbe", "/healthz"),

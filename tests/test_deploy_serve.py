@@ -21,14 +21,10 @@ from typing import Any
 import pytest
 from _deploy import ROOT, kustomize, one, tree_with_certs
 
-from webhook.cli import build_parser, command_modules
+from webhook.cli import build_parser
 from webhook.deploy.certificates import CertificateError, fetch_served_certificate, load_cert, renew
 
 SERVICE_NAME = "podgate.podgate-system.svc"
-
-pytestmark = pytest.mark.skipif(
-    "serve" not in command_modules(), reason="`podgate serve` is not on this branch yet"
-)
 
 
 @pytest.fixture(scope="module")

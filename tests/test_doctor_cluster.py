@@ -5,17 +5,10 @@ objects for errors). The same risks are found as on disk; reads are GETs only.""
 from __future__ import annotations
 
 import copy
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-from _deploy import kustomize, one, tree_with_certs
-
-from webhook.cli import main
+from kube_loopback import serving, status, write_kubeconfig
 
 Objects = list[dict[str, Any]]
 
@@ -64,18 +57,6 @@ def listing(kind: str, api_version: str, items: Objects) -> dict[str, Any]:
     }
 
 
-def status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-
-
 # Someone else's webhook in the same cluster: fail-closed and unscoped, but not podgate's business.
 OTHER_WEBHOOK = {
     "apiVersion": "admissionregistration.k8s.io/v1",
@@ -111,7 +92,6 @@ OTHER_WEBHOOK = {
 
 class FakeApiServer:
     def __init__(self, objects: Objects, *, forbid_secrets: bool = False) -> None:
-        self.requests: list[tuple[str, str]] = []
         served_objects = [served(o, i) for i, o in enumerate([*objects, OTHER_WEBHOOK])]
         ns = "podgate-system"
 
@@ -144,126 +124,28 @@ class FakeApiServer:
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}, 99
             )
         if forbid_secrets:
-            self.routes[f"/api/v1/namespaces/{ns}/secrets/podgate-tls"] = status(
+            _, self.routes[f"/api/v1/namespaces/{ns}/secrets/podgate-tls"] = status(
                 403,
                 "Forbidden",
                 'secrets "podgate-tls" is forbidden: User "alice" cannot get resource "secrets" in API group "" '
                 'in the namespace "podgate-system"',
             )
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                outer.requests.append(("GET", path))
-                body = outer.routes.get(path)
-                if body is None:
-                    body = status(
-                        404, "NotFound", f"the server could not find the requested resource ({path})"
-                    )
-                code = body.get("code", 200) if body.get("kind") == "Status" else 200
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeApiServer:
-        self.thread.start()
+        self.serving = serving()
+        self.loop = self.serving.__enter__()
+        for path, body in self.routes.items():
+            if body is not None:
+                code = body["code"] if body.get("kind") == "Status" else 200
+                self.loop.answer("GET", path, (code, body))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serving.__exit__(None, None, None)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        return [(call.method, call.path) for call in self.loop.calls]
 
     def kubeconfig(self, path: Path) -> str:
-        host, port = self.server.server_address[:2]
-        path.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "loop",
-                    "clusters": [{"name": "loop", "cluster": {"server": f"http://{host}:{port}"}}],
-                    "users": [{"name": "alice", "user": {"token": "not-a-secret"}}],
-                    "contexts": [{"name": "loop", "context": {"cluster": "loop", "user": "alice"}}],
-                }
-            )
-        )
-        return str(path)
-
-
-@pytest.fixture(scope="module")
-def enforce(tmp_path_factory: pytest.TempPathFactory) -> Objects:
-    tree = tree_with_certs(tmp_path_factory.mktemp("cluster"))
-    return kustomize(tree / "manifests" / "overlays" / "enforce")
-
-
-@pytest.fixture
-def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    def run(objects: Objects, **server_args: Any) -> tuple[int, str, list[tuple[str, str]]]:
-        with FakeApiServer(objects, **server_args) as api:
-            code = main(["doctor", "--cluster", "--kubeconfig", api.kubeconfig(tmp_path / "kubeconfig")])
-        return code, capsys.readouterr().out, api.requests
-
-    yield run
-
-
-def test_a_sound_installation_passes(enforce: Objects, doctor: Any) -> None:
-    code, out, requests = doctor(enforce)
-    assert code == 0, out
-    # validate, holds and sessions (the access policies), mutate
-    assert out.strip() == "ok: 4 webhook(s) in the cluster passed 10 lockout checks (0 warning(s))"
-    assert {method for method, _ in requests} == {"GET"}
-    assert ("GET", "/api/v1/namespaces/podgate-system/secrets/podgate-tls") in requests
-
-
-def test_lockout_risks_are_found_in_the_cluster(enforce: Objects, doctor: Any) -> None:
-    objects = copy.deepcopy(enforce)
-    one(objects, "Deployment")["spec"]["replicas"] = 1
-    one(objects, "HorizontalPodAutoscaler")["spec"]["minReplicas"] = 1
-    objects = [o for o in objects if o["kind"] != "PodDisruptionBudget"]
-    code, out, _ = doctor(objects)
-    assert code == 1
-    assert "error: [too-few-replicas] Deployment podgate-system/podgate" in out
-    assert "error: [no-disruption-budget] Deployment podgate-system/podgate" in out
-    assert "cert-manager" not in out  # other webhooks are not podgate's to judge
-    assert out.strip().endswith("refused: 2 lockout risk(s) in the cluster; fix them before applying")
-
-
-def test_a_degraded_deployment_is_reported_from_its_status(enforce: Objects, doctor: Any) -> None:
-    objects = copy.deepcopy(enforce)
-    one(objects, "Deployment")["status"] = {
-        "observedGeneration": 1,
-        "replicas": 3,
-        "readyReplicas": 1,
-        "availableReplicas": 1,
-        "unavailableReplicas": 2,
-        "updatedReplicas": 3,
-    }
-    code, out, _ = doctor(objects)
-    assert code == 0
-    assert "warning: [replicas-unavailable] Deployment podgate-system/podgate" in out
-    assert "only 1 replica ready" in out
-
-
-def test_a_forbidden_read_is_a_note_not_a_failure(enforce: Objects, doctor: Any) -> None:
-    code, out, _ = doctor(enforce, forbid_secrets=True)
-    assert code == 0
-    assert "note: could not read secret podgate-system/podgate-tls: HTTP 403 Forbidden" in out
-    assert "warning: [ca-bundle-mismatch]" in out and "give --cert" in out
-
-
-def test_an_unreachable_cluster_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with FakeApiServer([]) as api:
-        kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
-    # The server is gone: the client's connection is refused at once on loopback.
-    assert main(["doctor", "--cluster", "--kubeconfig", kubeconfig]) == 2
-    assert "validatingwebhookconfigurations" in capsys.readouterr().err
+        return str(write_kubeconfig(path, self.loop.url, user="alice"))

@@ -80,11 +80,8 @@ def kube() -> Iterator[KubeLoopback]:
         yield loop
 
 
-@pytest.fixture
-def cluster(kube: KubeLoopback, tmp_path: Path) -> tuple[KubeLoopback, FakeObject, Path]:
-    pod = FakeObject(api_pod())
-    kube.answer("GET", POD_PATH, pod.get)
-    kube.answer("PATCH", POD_PATH, pod.patch)
+def answer_self_review(kube: KubeLoopback, user_info: dict[str, Any]) -> None:
+    """The API server's SelfSubjectReview answer: who the kubeconfig's credentials are."""
     kube.answer(
         "POST",
         SSR_PATH,
@@ -94,14 +91,19 @@ def cluster(kube: KubeLoopback, tmp_path: Path) -> tuple[KubeLoopback, FakeObjec
                 "kind": "SelfSubjectReview",
                 "apiVersion": "authentication.k8s.io/v1",
                 "metadata": {"creationTimestamp": None},
-                "status": {
-                    "userInfo": {
-                        "username": "rhea@example.com",
-                        "groups": ["incident-response", "system:authenticated"],
-                    }
-                },
+                "status": {"userInfo": user_info},
             },
         ),
+    )
+
+
+@pytest.fixture
+def cluster(kube: KubeLoopback, tmp_path: Path) -> tuple[KubeLoopback, FakeObject, Path]:
+    pod = FakeObject(api_pod())
+    kube.answer("GET", POD_PATH, pod.get)
+    kube.answer("PATCH", POD_PATH, pod.patch)
+    answer_self_review(
+        kube, {"username": "rhea@example.com", "groups": ["incident-response", "system:authenticated"]}
     )
     policies: list[dict[str, Any]] = []
 
@@ -248,18 +250,7 @@ def test_workloads_are_held_through_their_own_api(
     )
     kube.answer("GET", DEPLOY_PATH, deployment.get)
     kube.answer("PATCH", DEPLOY_PATH, deployment.patch)
-    kube.answer(
-        "POST",
-        SSR_PATH,
-        (
-            201,
-            {
-                "kind": "SelfSubjectReview",
-                "apiVersion": "authentication.k8s.io/v1",
-                "status": {"userInfo": {"username": "rhea"}},
-            },
-        ),
-    )
+    answer_self_review(kube, {"username": "rhea"})
     config = kube.kubeconfig(tmp_path)
     assert (
         main(

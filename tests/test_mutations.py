@@ -343,7 +343,7 @@ def test_same_target_conflicts(a: dict[str, Any], b: dict[str, Any]) -> None:
 
 
 def test_distinct_labels_do_not_conflict() -> None:
-    load_policy_text(
+    labels = load_policy_text(
         two(
             "default-labels",
             {"labels": {"zone": "x"}},
@@ -351,9 +351,10 @@ def test_distinct_labels_do_not_conflict() -> None:
             {"labels": {"zones": "y", "app.kubernetes.io/zone": "z"}},
         )
     )
-    load_policy_text(
+    resources = load_policy_text(
         two("default-resources", {"requests": {"cpu": "1"}}, "default-resources", {"limits": {"cpu": "1"}})
     )
+    assert [p.name for p in labels] == [p.name for p in resources] == ["a", "b"]
 
 
 def test_parent_and_child_targets_conflict() -> None:
