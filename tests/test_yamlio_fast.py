@@ -196,3 +196,9 @@ def test_reading_pauses_the_garbage_collector_only_while_a_document_is_built() -
 
 def test_a_cycle_through_a_nested_alias_reads_the_same() -> None:
     assert_same("[&x {a: [*x]}]")
+
+
+def test_a_failed_fast_attempt_leaves_the_generic_path_its_own_error_order() -> None:
+    # Found by the generated-documents test: the unknown tag made the fast path give up in the middle of a
+    # deep construction, and the generic path then reported that tag instead of the duplicate key.
+    assert_same("{a: [!unknown x], a: yes}\n")

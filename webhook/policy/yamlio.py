@@ -111,8 +111,12 @@ def _construct_document(loader: Any, node: yaml.Node) -> Any:
     except Exception:  # any problem: the generic constructor gives the answer or the error
         pass
     finally:
+        # Reset what a failed fast attempt may leave behind: PyYAML's construct_object(deep=True) does not
+        # restore `deep_construct` when it raises, and a deep generic pass reports errors in another order.
         loader.constructed_objects = {}
         loader.recursive_objects = {}
+        loader.state_generators = []
+        loader.deep_construct = False
     return _generic_construct_document(loader, node)
 
 
