@@ -51,7 +51,8 @@ class KeyPair:
         )
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """Now, timezone-aware: certificate validity is compared in UTC."""
     return dt.datetime.now(dt.UTC)
 
 
@@ -73,7 +74,7 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
 def generate_ca(*, common_name: str = "podgate-ca", days: int = 3650) -> KeyPair:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = _now()
+    now = utc_now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -95,7 +96,7 @@ def generate_serving(
 ) -> KeyPair:
     """A serving certificate signed by `ca`, valid for the given names (the first is the subject CN)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = _now()
+    now = utc_now()
     sans: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
     cert = (

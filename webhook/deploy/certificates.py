@@ -58,10 +58,6 @@ class Finding:
         return f"{self.level}: {self.message}"
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _read_pem(path: Path, load: Callable[[bytes], T], what: str) -> T:
     try:
         return load(path.read_bytes())
@@ -258,7 +254,7 @@ def serving_findings(
 ) -> list[Finding]:
     """What the API server will think of a serving certificate, given the caBundle it trusts."""
     found: list[Finding] = []
-    now = _now()
+    now = certs.utc_now()
     found.append(_expiry("serving certificate", serving, warn_days, now))
     issuer = issued_by_any(serving, bundle)
     if issuer is None:
