@@ -24,21 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..inputs import InputError
+from ..kube_client import CLIENT_METHODS
 from ..policy.podspec import KIND_RESOURCES
 from .stream import Located, json_objects
-
-# kind, API class, the snake name in the client's method names (apiVersion, resource: KIND_RESOURCES)
-_CLIENT_METHODS: tuple[tuple[str, str, str], ...] = (
-    ("Pod", "CoreV1Api", "pod"),
-    ("PodTemplate", "CoreV1Api", "pod_template"),
-    ("ReplicationController", "CoreV1Api", "replication_controller"),
-    ("Deployment", "AppsV1Api", "deployment"),
-    ("StatefulSet", "AppsV1Api", "stateful_set"),
-    ("DaemonSet", "AppsV1Api", "daemon_set"),
-    ("ReplicaSet", "AppsV1Api", "replica_set"),
-    ("Job", "BatchV1Api", "job"),
-    ("CronJob", "BatchV1Api", "cron_job"),
-)
 
 
 def _api_version(group: str, version: str) -> str:
@@ -48,7 +36,7 @@ def _api_version(group: str, version: str) -> str:
 # kind, API class, snake name, apiVersion, resource (for messages)
 RESOURCES: tuple[tuple[str, str, str, str, str], ...] = tuple(
     (kind, api_class, snake, _api_version(*KIND_RESOURCES[kind][:2]), KIND_RESOURCES[kind][2])
-    for kind, api_class, snake in _CLIENT_METHODS
+    for kind, (api_class, snake) in CLIENT_METHODS.items()
 )
 
 

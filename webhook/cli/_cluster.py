@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from ..kube_client import CLIENT_METHODS
 from .errors import UsageError
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -40,14 +41,18 @@ class Kind:
     suffix: str  # read_namespaced_<suffix> / patch_namespaced_<suffix>
 
 
+# The kinds `hold` and `release` act on, with the names kubectl accepts for them.
+_KUBECTL_NAMES = {
+    "Pod": ("pod", "pods", "po"),
+    "Deployment": ("deployment", "deployments", "deploy"),
+    "StatefulSet": ("statefulset", "statefulsets", "sts"),
+    "DaemonSet": ("daemonset", "daemonsets", "ds"),
+    "ReplicaSet": ("replicaset", "replicasets", "rs"),
+    "Job": ("job", "jobs"),
+    "CronJob": ("cronjob", "cronjobs", "cj"),
+}
 KINDS = {
-    **dict.fromkeys(["pod", "pods", "po"], Kind("pod", "CoreV1Api", "pod")),
-    **dict.fromkeys(["deployment", "deployments", "deploy"], Kind("deployment", "AppsV1Api", "deployment")),
-    **dict.fromkeys(["statefulset", "statefulsets", "sts"], Kind("statefulset", "AppsV1Api", "stateful_set")),
-    **dict.fromkeys(["daemonset", "daemonsets", "ds"], Kind("daemonset", "AppsV1Api", "daemon_set")),
-    **dict.fromkeys(["replicaset", "replicasets", "rs"], Kind("replicaset", "AppsV1Api", "replica_set")),
-    **dict.fromkeys(["job", "jobs"], Kind("job", "BatchV1Api", "job")),
-    **dict.fromkeys(["cronjob", "cronjobs", "cj"], Kind("cronjob", "BatchV1Api", "cron_job")),
+    alias: Kind(names[0], *CLIENT_METHODS[kind]) for kind, names in _KUBECTL_NAMES.items() for alias in names
 }
 
 
