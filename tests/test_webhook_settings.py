@@ -64,7 +64,9 @@ def test_serve_refuses_a_broken_policy_set_at_start(
 ) -> None:
     (tmp_path / "bad.yaml").write_text("apiVersion: podgate.io/v1alpha1\nkind: Policy\nmetadata: {name: x}\n")
     assert main(["serve", "--insecure-plaintext", "--policies", str(tmp_path)]) == 2
-    assert "bad.yaml: document 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "refusing to start: the policies do not load" in err
+    assert "bad.yaml: document 0" in err
 
 
 def test_serve_refuses_an_unreadable_certificate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

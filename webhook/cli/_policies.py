@@ -22,7 +22,7 @@ def shipped_policies() -> Path:
     return found
 
 
-def load_policy_set(paths: Sequence[str] | None) -> PolicySet:
+def load_policy_set(paths: Sequence[str] | None, *, failure: str = "cannot load the policies") -> PolicySet:
     """Load policies all-or-nothing; a problem becomes a UsageError listing every problem found."""
     from ..policy import PolicyLoadError, load_policies
 
@@ -31,4 +31,4 @@ def load_policy_set(paths: Sequence[str] | None) -> PolicySet:
         return load_policies(*chosen)
     except PolicyLoadError as exc:
         lines = "\n".join(f"  {problem}" for problem in exc.problems)
-        raise UsageError(f"cannot load the policies:\n{lines}") from None
+        raise UsageError(f"{failure}:\n{lines}") from None

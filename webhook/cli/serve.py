@@ -162,12 +162,11 @@ def preflight(settings: Any) -> None:
     """Refuse to start, with every problem listed, rather than serve nothing."""
     import ssl
 
-    from ..policy import PolicyLoadError, load_policies
+    from ._policies import load_policy_set
 
-    try:
-        load_policies(*settings.policies)
-    except PolicyLoadError as exc:
-        raise UsageError(str(exc)) from None
+    load_policy_set(
+        [str(path) for path in settings.policies], failure="refusing to start: the policies do not load"
+    )
     if not settings.insecure_plaintext:
         try:
             ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(str(settings.cert), str(settings.key))

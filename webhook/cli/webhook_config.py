@@ -37,20 +37,18 @@ def run(args: argparse.Namespace) -> int:
         render,
         webhook_configurations,
     )
-    from ..policy import PolicyLoadError, load_policies
     from ..policy.yamlio import YamlError
+    from ._policies import load_policy_set
 
     policy_dir, manifests = Path(args.policies), Path(args.manifests)
     if not policy_dir.is_dir():
         raise UsageError(f"{policy_dir}: not a directory of policies")
+    policies = load_policy_set([str(policy_dir)], failure="the policy set does not load, nothing generated")
     try:
-        policies = load_policies(policy_dir)
         if args.stdout:
             sys.stdout.write(render(webhook_configurations(policies)))
             return ExitCode.OK
         files = generated_files(policies, policy_dir)
-    except PolicyLoadError as exc:
-        raise UsageError(f"the policy set does not load, nothing generated:\n{exc}") from None
     except (GenerationError, YamlError) as exc:
         raise UsageError(str(exc)) from None
     if not (manifests / "base").is_dir():
