@@ -92,6 +92,23 @@ def unconfined_profile_findings(pod: PodView, field: str, noun: str, fix: str) -
             yield context_finding(where, (field, "type"), kind, problem, fix)
 
 
+HOST_PORT_FIX: Final = "remove hostPort and reach the pod through a Service"
+
+
+def host_port_findings(c: ContainerView, allowed: Container[int] = ()) -> Iterator[Finding]:
+    """Ports bound on the node: a `hostPort` other than unset, 0 or one of `allowed`."""
+    for index, port in enumerate(c.spec.get("ports") or ()):
+        host_port = port.get("hostPort")
+        if host_port and host_port not in allowed:  # None and 0 both mean "no host port"
+            yield Finding(
+                path=f"{c.path}.ports[{index}].hostPort",
+                value=host_port,
+                problem=f"{c.label} must not bind host port {host_port}",
+                fix=HOST_PORT_FIX,
+                image=c.image,
+            )
+
+
 def added_capability_findings(c: ContainerView, allowed: Container[str], fix: str) -> Iterator[Finding]:
     """Capabilities that container `c` adds (securityContext.capabilities.add) beyond `allowed`."""
     capabilities = security_context(c.spec).get("capabilities") or {}

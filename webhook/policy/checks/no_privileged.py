@@ -34,7 +34,7 @@ from pydantic import AfterValidator, Field, field_validator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
-from ._pss import context_finding
+from ._pss import context_finding, host_port_findings
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -159,16 +159,7 @@ def build(params: Params) -> CheckFn:
                     f"must not unmask /proc (procMount {proc_mount})",
                     "set securityContext.procMount to Default or remove it",
                 )
-            for i, port in enumerate(c.spec.get("ports") or ()):
-                host_port = port.get("hostPort")
-                if host_port and host_port not in allowed_ports:
-                    yield Finding(
-                        path=f"{c.path}.ports[{i}].hostPort",
-                        value=host_port,
-                        problem=f"{c.label} must not bind host port {host_port}",
-                        fix="remove hostPort and reach the pod through a Service",
-                        image=c.image,
-                    )
+            yield from host_port_findings(c, allowed_ports)
 
     return run
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from ..podspec import PodView
 from ..registry import CheckFn, CheckParams, check
 from ..result import Finding
+from ._pss import host_port_findings
 
 
 class Params(CheckParams):
@@ -23,15 +24,6 @@ class Params(CheckParams):
 def build(params: Params) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         for c in pod.containers:
-            for index, port in enumerate(c.spec.get("ports") or ()):
-                host_port = port.get("hostPort")
-                if host_port:  # None and 0 both mean "no host port"
-                    yield Finding(
-                        path=f"{c.path}.ports[{index}].hostPort",
-                        value=host_port,
-                        problem=f"{c.label} must not bind host port {host_port}",
-                        fix="remove hostPort (expose the port through a Service instead)",
-                        image=c.image,
-                    )
+            yield from host_port_findings(c)
 
     return run

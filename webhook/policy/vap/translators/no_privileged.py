@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from ...checks._pss import HOST_PORT_FIX
 from ...checks.no_privileged import Params, capability_key
 from . import Translation, Untranslatable, translator
 from ._cel import ALL_CONTAINERS, POD, field_is, list_at, present
@@ -123,7 +124,7 @@ def translate(params: Params) -> Translation:
                 if params.allowed_host_ports
                 else ""
             )
-            + ": remove hostPort and reach the pod through a Service",
+            + f": {HOST_PORT_FIX}",
         },
     ]
     return Translation(variables=[ALL_CONTAINERS], validations=validations)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...checks._pss import HOST_PORT_FIX
 from ...checks.pss_host_ports import Params
 from . import Translation, translator
 from ._cel import ALL_CONTAINERS, list_at, present
@@ -15,8 +16,7 @@ def translate(params: Params) -> Translation:
             {
                 "expression": "variables.allContainers.all(c, "
                 f"{list_at('c.ports')}.all(p, !({present('p.hostPort')} && p.hostPort != 0)))",
-                "message": "containers must not bind host ports: remove hostPort"
-                " (expose the port through a Service instead)",
+                "message": f"containers must not bind host ports: {HOST_PORT_FIX}",
             }
         ],
     )
