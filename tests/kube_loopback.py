@@ -89,6 +89,34 @@ def status(code: int, reason: str, message: str) -> tuple[int, dict[str, Any]]:
     }
 
 
+def namespace(name: str, labels: dict[str, str], version: int) -> dict[str, Any]:
+    """A Namespace as the API server returns it (with the automatic metadata.name label)."""
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": name,
+            "uid": f"00000000-0000-4000-8000-{version:012d}",
+            "resourceVersion": str(version),
+            "creationTimestamp": "2026-11-01T00:00:00Z",
+            "labels": {"kubernetes.io/metadata.name": name, **labels},
+            "managedFields": [],
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+def object_list(kind: str, items: list[dict[str, Any]], resource_version: str) -> tuple[int, dict[str, Any]]:
+    """A `<kind>List` answer, as a list call gets it."""
+    return 200, {
+        "kind": f"{kind}List",
+        "apiVersion": "v1",
+        "metadata": {"resourceVersion": resource_version},
+        "items": items,
+    }
+
+
 def _handler(loop: KubeLoopback) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

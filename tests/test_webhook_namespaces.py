@@ -6,10 +6,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from webhook_support.kubeapi import FakeKubeAPI
+from kube_loopback import CLOSE, namespace, object_list, serving
 from webhook_support.server import free_port
 
 from webhook.namespaces import NamespaceCache, api_client
+
+NAMESPACES = "/api/v1/namespaces"
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10) -> Any:
@@ -23,30 +25,34 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10) -> Any:
 
 
 def test_lists_then_follows_the_watch() -> None:
-    api = FakeKubeAPI({"shop": {"team": "restricted"}, "default": {}})
-    cache = NamespaceCache(api_client(api.url))
-    try:
-        assert cache.labels("shop") is None  # not synced yet: unknown, never "no labels"
-        cache.start()
-        wait_until(lambda: cache.synced)
-        assert cache.labels("shop") == {"kubernetes.io/metadata.name": "shop", "team": "restricted"}
-        assert cache.labels("absent") is None
-        api.event("ADDED", "rollout", {"podgate.io/mode": "dry-run"})
-        wait_until(lambda: cache.labels("rollout"))
-        assert cache.labels("rollout") == {
-            "kubernetes.io/metadata.name": "rollout",
-            "podgate.io/mode": "dry-run",
-        }
-        api.event("MODIFIED", "shop", {"team": "open"})
-        wait_until(lambda: (cache.labels("shop") or {}).get("team") == "open")
-        api.event("DELETED", "rollout", {})
-        wait_until(lambda: cache.labels("rollout") is None)
-        # Listed once, then watched from the list's resourceVersion: no call per lookup.
-        assert sum("watch" not in r for r in api.requests) == 1
-        assert any("watch=true" in r and "resourceVersion=100" in r for r in api.requests)
-    finally:
-        cache.stop()
-        api.close()
+    with serving() as kube:
+        listed = [namespace("shop", {"team": "restricted"}, 1), namespace("default", {}, 2)]
+        kube.answer("GET", NAMESPACES, object_list("Namespace", listed, "100"))
+        events = kube.watch(NAMESPACES)
+        cache = NamespaceCache(api_client(kube.url))
+        try:
+            assert cache.labels("shop") is None  # not synced yet: unknown, never "no labels"
+            cache.start()
+            wait_until(lambda: cache.synced)
+            assert cache.labels("shop") == {"kubernetes.io/metadata.name": "shop", "team": "restricted"}
+            assert cache.labels("absent") is None
+            events.put({"type": "ADDED", "object": namespace("rollout", {"podgate.io/mode": "dry-run"}, 101)})
+            wait_until(lambda: cache.labels("rollout"))
+            assert cache.labels("rollout") == {
+                "kubernetes.io/metadata.name": "rollout",
+                "podgate.io/mode": "dry-run",
+            }
+            events.put({"type": "MODIFIED", "object": namespace("shop", {"team": "open"}, 102)})
+            wait_until(lambda: (cache.labels("shop") or {}).get("team") == "open")
+            events.put({"type": "DELETED", "object": namespace("rollout", {}, 103)})
+            wait_until(lambda: cache.labels("rollout") is None)
+            # Listed once, then watched from the list's resourceVersion: no call per lookup.
+            calls = kube.calls_to("GET", NAMESPACES)
+            assert sum("watch" not in c.query for c in calls) == 1
+            assert any(c.query.get("resourceVersion") == ["100"] for c in calls if "watch" in c.query)
+        finally:
+            cache.stop()
+            events.put(CLOSE)
 
 
 def test_an_unreachable_api_server_leaves_labels_unknown_and_says_why() -> None:

@@ -21,7 +21,7 @@ import pyjsonpatch
 import pytest
 import requests
 from conftest import POLICIES, SHARED_FIXTURES, shared_review
-from webhook_support.kubeapi import FakeKubeAPI
+from kube_loopback import CLOSE, KubeLoopback, namespace, object_list, serving
 from webhook_support.server import RunningServer, policy
 
 DEADLINE_MS = 400
@@ -35,14 +35,18 @@ NAMESPACES = {
 
 
 @pytest.fixture(scope="module")
-def kube() -> Iterator[FakeKubeAPI]:
-    api = FakeKubeAPI(NAMESPACES)
-    yield api
-    api.close()
+def kube() -> Iterator[KubeLoopback]:
+    with serving() as loop:
+        listed = [namespace(name, labels, i + 1) for i, (name, labels) in enumerate(NAMESPACES.items())]
+        loop.answer("GET", "/api/v1/namespaces", object_list("Namespace", listed, "100"))
+        events = loop.watch("/api/v1/namespaces")  # open and quiet: the labels do not change here
+        yield loop
+        for _ in range(4):  # one per watching worker, and spares for re-watches
+            events.put(CLOSE)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, kube: FakeKubeAPI) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, kube: KubeLoopback) -> Iterator[RunningServer]:
     work = tmp_path_factory.mktemp("server")
     policies = work / "policies"
     policies.mkdir()
@@ -78,7 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, kube: FakeKubeAPI) -> Itera
         workers=2,
     )
     deadline = time.monotonic() + 20  # both workers list the namespaces before the tests start
-    while sum("watch" not in r for r in kube.requests) < 2 and time.monotonic() < deadline:
+    while sum("watch" not in c.query for c in kube.calls) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)
     yield running
