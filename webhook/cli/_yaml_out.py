@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import yaml
+
+from .errors import UsageError
 
 
 class _Dumper(yaml.SafeDumper):
@@ -16,3 +19,16 @@ def dump_documents(documents: list[dict[str, Any]]) -> str:
     if not documents:
         return ""
     return yaml.dump_all(documents, Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=True)
+
+
+def write_documents(documents: list[dict[str, Any]], output: str | None) -> None:
+    """The manifests to `output` (a file path) or, without one, to stdout."""
+    text = dump_documents(documents)
+    if not output:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None

@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from ._policies import load_policy_set
-from .errors import ExitCode, UsageError
+from .errors import ExitCode
 
 
 def add_vap_arguments(parser: Any, *, paths: str, output: str) -> None:
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..policy.loader import policy_files
     from ..policy.vap.exporter import export_documents
     from ..policy.yamlio import load_documents
-    from ._yaml_out import dump_documents
+    from ._yaml_out import write_documents
 
     load_policy_set(args.paths)  # the same strict checks as the webhook, every problem at once
     documents = []
@@ -50,15 +50,7 @@ def run(args: argparse.Namespace) -> int:
             elif document is not None:
                 native += 1
     result = export_documents(documents)
-    text = dump_documents(result.documents)
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    write_documents(result.documents, args.output)
     report = sys.stderr
     for exported in result.exported:
         print(f"exported: {exported}", file=report)

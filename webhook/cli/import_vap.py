@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..policy.loader import Problem, policy_files
     from ..policy.vap.importer import SourceDocument, import_documents, is_vap_document
     from ..policy.yamlio import YamlError, load_documents
-    from ._yaml_out import dump_documents
+    from ._yaml_out import write_documents
 
     load_policy_set(args.paths)  # compiles every expression: errors name the manifest's own fields
     sources = []
@@ -51,15 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("\n".join(map(str, problems)))
     if not any(is_vap_document(s.document) for s in sources):
         raise UsageError("no ValidatingAdmissionPolicy or binding found in " + ", ".join(args.paths))
-    text = dump_documents([imported.policy for imported in result.policies])
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.write(text)
+    write_documents([imported.policy for imported in result.policies], args.output)
     for imported in result.policies:
         print(f"imported: binding {imported.binding.document['metadata']['name']}", file=sys.stderr)
     for note in result.notes:
