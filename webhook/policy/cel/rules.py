@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from time import perf_counter
 from typing import Any
 
 from ..document import ExpressionRule
@@ -106,10 +106,11 @@ class Prepared:
     parts of one request share one activation (see `prepare`).
     """
 
-    __slots__ = ("_longest", "activation", "data")
+    __slots__ = ("_longest", "activation", "data", "params")
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], params: Mapping[str, Any] | None = None) -> None:
         self.data = data
+        self.params = params  # held, so that its id (part of the cache key) cannot be reused
         # An Activation evaluates ~10x faster than eval(data=...), which converts on every call.
         self.activation = admission_env().Activation(data)
         self._longest: int | None = None
@@ -156,7 +157,7 @@ class _RequestValues:
         self.request = request
         self.pod = pod
         self._values: dict[str, Any] = {}
-        self.prepared: dict[Need, Prepared] = {}
+        self.prepared: dict[Any, Prepared] = {}
 
     def data(self, rule_need: Need, params: Mapping[str, Any] | None) -> dict[str, Any]:
         values = self._values
@@ -183,11 +184,11 @@ def prepare(
     if values is None or values.request is not request or values.pod is not pod:
         values = _RequestValues(request, pod)
         _last.values = values  # holds the request, so its identity cannot be reused
-    if params is not None:  # params differ per rule: this rule's own activation
-        return Prepared(values.data(rule_need, params))
-    prepared = values.prepared.get(rule_need)
+    # Rules with params (an imported binding's params object) share only with rules of the same params.
+    key = rule_need if params is None else (rule_need, id(params))
+    prepared = values.prepared.get(key)
     if prepared is None:
-        prepared = values.prepared[rule_need] = Prepared(values.data(rule_need, None))
+        prepared = values.prepared[key] = Prepared(values.data(rule_need, params), params)
     return prepared
 
 
@@ -295,6 +296,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     main = program(f"({conditions}) ? [{checks}] : []")
     evaluator = _RuleEvaluator(
         name=rule.name,
+        what=f"rule {rule.name}",
         program=main,
         validations=validations,
         params=rule.params,
@@ -427,6 +429,7 @@ class _RuleEvaluator:
     validations: tuple[_Validation, ...]
     params: Mapping[str, Any] | None
     need: Need  # what the program and the message programs observe
+    what: str  # "rule <name>", for errors
 
     def without_request(self, pod: PodView) -> list[Finding]:
         """Used where only a pod is at hand (UPDATE diffs never call it: expression rules judge in full)."""
@@ -435,30 +438,36 @@ class _RuleEvaluator:
         return self(pod, Request(object=pod.node))
 
     def __call__(self, pod: PodView, request: Any) -> list[Finding]:
-        started = time.perf_counter()
+        started = perf_counter()
         prepared = prepare(request, pod, self.params, self.need)
-        results = self.program.eval(prepared, f"rule {self.name}")
+        results = self.program.eval(prepared, self.what)
         findings: list[Finding] = []
-        # [] when a match condition is false (a rule has at least one validation)
-        if results and not all(passed is True for passed in results):
-            for i, (validation, passed) in enumerate(zip(self.validations, results, strict=True)):
-                if passed is True:
-                    continue
-                if passed is not False:
-                    raise CelEvaluationError(f"validation {i} returned {passed!r}, not a boolean")
-                findings.append(
-                    Finding(
-                        path=validation.field_path or pod.spec_path,
-                        value=None,
-                        problem=self._message(validation, prepared),
-                        fix="",
-                    )
-                )
-        elapsed = time.perf_counter() - started
+        for passed in results:  # [] when a match condition is false
+            if passed is not True:
+                findings = self._findings(results, pod, prepared)
+                break
+        elapsed = perf_counter() - started
         if elapsed > MAX_RULE_SECONDS:
             raise CelEvaluationError(
                 f"rule {self.name} took {elapsed * 1000:.0f} ms,"
                 f" more than the {MAX_RULE_SECONDS * 1000:.0f} ms bound"
+            )
+        return findings
+
+    def _findings(self, results: list[Any], pod: PodView, prepared: Prepared) -> list[Finding]:
+        findings = []
+        for i, (validation, passed) in enumerate(zip(self.validations, results, strict=True)):
+            if passed is True:
+                continue
+            if passed is not False:
+                raise CelEvaluationError(f"validation {i} returned {passed!r}, not a boolean")
+            findings.append(
+                Finding(
+                    path=validation.field_path or pod.spec_path,
+                    value=None,
+                    problem=self._message(validation, prepared),
+                    fix="",
+                )
             )
         return findings
 
