@@ -496,8 +496,9 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "podMetadata": pod.metadata if pod is not None else None,
         }
     obj = request.object
-    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
-    metadata = metadata if isinstance(metadata, Mapping) else {}
+    is_map = type(obj) is dict or isinstance(obj, Mapping)  # type() first: ABC checks are slow
+    metadata = obj.get("metadata") if is_map else None
+    metadata = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
     namespace = request.namespace or metadata.get("namespace") or ""
     if name == "namespaceObject":
         if not namespace or request.namespace_labels is None:
@@ -508,8 +509,8 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "metadata": {"name": namespace, "labels": dict(request.namespace_labels)},
         }
     if name == "request":
-        kind = request.kind or (obj.get("kind") if isinstance(obj, Mapping) else None) or ""
-        api_version = str(obj.get("apiVersion") or "") if isinstance(obj, Mapping) else ""
+        kind = request.kind or (obj.get("kind") if is_map else None) or ""
+        api_version = str(obj.get("apiVersion") or "") if is_map else ""
         group, _, version = api_version.rpartition("/")
         return {
             "operation": request.operation,
