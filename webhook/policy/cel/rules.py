@@ -538,10 +538,3 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "dryRun": request.dry_run,
         }
     raise KeyError(name)
-
-
-def activation_data(request: Any, pod: PodView | None, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Every CEL variable of a request, whole (what the programs see when nothing is pruned)."""
-    data = {name: variable_value(name, request, pod) for name in ADMISSION_VARIABLES if name != "params"}
-    data["params"] = params
-    return data
