@@ -299,7 +299,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
             raise AssertionError(f"rule {rule.name}: the combined program does not compile")
         return replace(compiled, depth=max(piece.depth for piece in pieces))
 
-    conditions = " && ".join(f"({c.expression})" for c in rule.match_conditions) or "true"
+    conditions = " && ".join(f"({c.expression})" for c in rule.match_conditions)
     checks = ", ".join(f"dyn({v.expression})" for v in rule.validations)
     validations = tuple(
         _Validation(
@@ -309,7 +309,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         )
         for v in rule.validations
     )
-    main = program(f"({conditions}) ? [{checks}] : []")
+    main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
     evaluator = _RuleEvaluator(
         name=rule.name,
         what=f"rule {rule.name}",
