@@ -36,10 +36,10 @@ def comprehension_depth(source: str) -> int:
     while i < n:
         c = source[i]
         if c in "'\"":
-            i = _skip_string(source, i)
+            i = skip_string(source, i)
             continue
-        if c in "rRbB" and i + 1 < n and source[i + 1] in "'\"" and not _ident_char(source, i - 1):
-            i = _skip_string(source, i + 1, raw=c in "rR")
+        if c in "rRbB" and i + 1 < n and source[i + 1] in "'\"" and not ident_char(source, i - 1):
+            i = skip_string(source, i + 1, raw=c in "rR")
             continue
         if c.isalpha() or c == "_":
             j = i
@@ -49,7 +49,7 @@ def comprehension_depth(source: str) -> int:
             k = j
             while k < n and source[k].isspace():
                 k += 1
-            is_member = _previous_non_space(source, i) == "."
+            is_member = previous_non_space(source, i) == "."
             if word in COMPREHENSIONS and is_member and k < n and source[k] == "(":
                 stack.append(True)
                 depth += 1
@@ -66,18 +66,18 @@ def comprehension_depth(source: str) -> int:
     return deepest
 
 
-def _ident_char(source: str, i: int) -> bool:
+def ident_char(source: str, i: int) -> bool:
     return i >= 0 and (source[i].isalnum() or source[i] == "_")
 
 
-def _previous_non_space(source: str, i: int) -> str:
+def previous_non_space(source: str, i: int) -> str:
     i -= 1
     while i >= 0 and source[i].isspace():
         i -= 1
     return source[i] if i >= 0 else ""
 
 
-def _skip_string(source: str, i: int, raw: bool = False) -> int:
+def skip_string(source: str, i: int, raw: bool = False) -> int:
     """The index just past the string literal opening at `i` (an unterminated one ends the text)."""
     quote = source[i]
     delimiter = quote * 3 if source.startswith(quote * 3, i) else quote
