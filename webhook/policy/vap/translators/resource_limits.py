@@ -9,19 +9,19 @@ The check, and this translation, judge init and regular containers (ephemeral on
   a listed limit is set, or set at pod level;
 - bounds compare exactly (`compareTo`), the request being the limit when only the limit is set;
 - `limit / request > ratio` is decided without division, which CEL quantities lack: with the ratio
-  written as the fraction p/q, it is `q * limit > p * request` for a positive request (`<` for a
+  written as the fraction p/d, it is `d * limit > p * request` for a positive request (`<` for a
   negative one; a zero request exceeds any ratio when the limit is positive). Multiplying a quantity
   by a constant is repeated doubling with `add`, exact as Kubernetes quantities are.
 
 Declined (left to the webhook, reported): a bound that Kubernetes' `quantity()` would not hold exactly
-(finer than 1n: the API server rounds it up), and a ratio whose fraction needs more than 24 bits in
-numerator or denominator (the doubling chain would nest too deeply for the API server's CEL parser).
+(finer than 1n: the API server rounds it up), and a ratio whose reduced fraction has a numerator or
+denominator above 4095 (e.g. 1.3333 = 13333/10000): the products by repeated addition would nest
+deeper than podgate's CEL runtime parses (32 levels, shared with the policy's variables).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from fractions import Fraction
 
 from ...checks.resource_limits import Bounds, Params
@@ -51,7 +51,8 @@ QUANTITY_RE = r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[KMGTPE]i|[numkMGTPE]|[
 HUGE_EXPONENT_RE = r"[eE][+-]?0*(?:[1-9][0-9]{4,}|[2-9][0-9]{3}|1[1-9][0-9]{2}|10[1-9][0-9]|100[1-9])$"
 MAX_QUANTITY_TEXT = 64
 MAX_INT64 = 2**63 - 1
-MAX_RATIO_BITS = 24
+# Nesting: podgate's CEL runtime parses at most 32 levels, and binds each variable of a policy as one more.
+MAX_RATIO_BITS = 12
 
 _REQUESTS = "(has(c.resources) && c.resources != null && has(c.resources.requests)"
 _REQUESTS += " && c.resources.requests != null ? c.resources.requests : {})"
@@ -148,17 +149,17 @@ def translate(params: Params) -> Translation:
         ratio = Fraction(parse_quantity(raw))
         if max(ratio.numerator, ratio.denominator).bit_length() > MAX_RATIO_BITS:
             raise Untranslatable(
-                f"maxLimitRequestRatio.{resource} {raw} is the fraction {ratio}, too fine for the exact "
-                f"multiplication by doubling the export uses (at most {MAX_RATIO_BITS} bits each)"
+                f"maxLimitRequestRatio.{resource} {raw} is the fraction {ratio}: CEL quantities do not "
+                f"multiply, and the exact products by repeated addition nest too deeply beyond "
+                f"{2**MAX_RATIO_BITS - 1} as numerator or denominator"
             )
         limit, request = _value("limits", resource, imply), _value("requests", resource, imply)
-        over = _ratio_exceeded(ratio)
         validations.append(
             {
                 "expression": _per_container(
-                    f"cel.bind(l, {limit}, cel.bind(r, {request}, l == null || r == null"
-                    f" || !cel.bind(limitQ, {as_quantity('l')},"
-                    f" cel.bind(requestQ, {as_quantity('r')}, {over}))))"
+                    f"cel.bind(lr, [{limit}, {request}], lr[0] == null || lr[1] == null"
+                    f" || !cel.bind(q, [{as_quantity('lr[0]')}, {as_quantity('lr[1]')}],"
+                    f" {_ratio_exceeded(ratio)}))"
                 ),
                 "message": f"resources.limits.{resource} must be at most {raw} times"
                 f" resources.requests.{resource}",
@@ -185,26 +186,43 @@ def _bounds(bounds: Bounds) -> dict[str, tuple[str, str | int | float]]:
 
 
 def _ratio_exceeded(ratio: Fraction) -> str:
-    """CEL over quantities `limitQ` and `requestQ`: limitQ / requestQ > p / q, decided exactly."""
-    p, q = ratio.numerator, ratio.denominator
-    return _times("limitQ", q, "qLimit", lambda left: _times("requestQ", p, "pRequest", lambda right: (
-        f"requestQ.sign() > 0 ? {left}.compareTo({right}) > 0"
-        f" : requestQ.sign() == 0 ? limitQ.sign() > 0 : {left}.compareTo({right}) < 0"
-    )))  # fmt: skip
+    """CEL over `q` = [limit, request] (quantities): limit / request > p / d, decided exactly as
+    `d * limit` against `p * request`.
 
-
-def _times(quantity: str, factor: int, prefix: str, then: Callable[[str], str]) -> str:
-    """CEL binding `factor * quantity` by doubling and adding, then continuing with `then(name)`."""
-    if factor == 1:
-        return then(quantity)
-    bits = bin(factor)[3:]  # after the leading 1, which is `quantity` itself
-    name = quantity
+    CEL quantities add but do not multiply: both products are built at once, two bits per step
+    (`4 * previous + digit * value`, one `cel.bind` per base-4 digit of the larger factor), since
+    nested binds are what CEL parsers bound (podgate's runtime at a depth of 32).
+    """
+    digits = [_base4(f) for f in (ratio.denominator, ratio.numerator)]  # (d on limit, p on request)
+    steps = max(len(d) for d in digits)
+    digits = [[-1] * (steps - len(d)) + d for d in digits]  # -1: that product has not started yet
+    name = "q"
     binds = []
-    for index, bit in enumerate(bits):
-        step = f"{name}.add({name})" + (f".add({quantity})" if bit == "1" else "")
-        name = f"{prefix}{index}"
-        binds.append((name, step))
-    body = then(name)
-    for bound, step in reversed(binds):
-        body = f"cel.bind({bound}, {step}, {body})"
+    for step in range(steps):
+        parts = []
+        for side in (0, 1):
+            digit, value, previous = digits[side][step], f"q[{side}]", f"{name}[{side}]"
+            if digit < 0:
+                parts.append("null")
+            elif step == 0 or digits[side][step - 1] < 0:
+                parts.append(".add(".join([value] * digit) + ")" * (digit - 1))
+            else:
+                four = f"{previous}.add({previous}).add({previous}.add({previous}))"
+                parts.append(four + f".add({value})" * digit)
+        name = f"m{step}"
+        binds.append((name, f"[{', '.join(parts)}]"))
+    body = (
+        f"q[1].sign() > 0 ? {name}[0].compareTo({name}[1]) > 0"
+        f" : q[1].sign() == 0 ? q[0].sign() > 0 : {name}[0].compareTo({name}[1]) < 0"
+    )
+    for bound, value in reversed(binds):
+        body = f"cel.bind({bound}, {value}, {body})"
     return body
+
+
+def _base4(factor: int) -> list[int]:
+    digits = []
+    while factor:
+        factor, digit = divmod(factor, 4)
+        digits.append(digit)
+    return digits[::-1]
