@@ -11,6 +11,7 @@ resources, init and ephemeral containers. Parameters without an exact translatio
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -41,6 +42,7 @@ spec:
 """
 
 
+@functools.lru_cache(maxsize=64)  # the generated-pod tests judge many objects with each rule
 def both(rule: str) -> tuple[PolicySet, PolicySet | None, list[str]]:
     """podgate's policy with this one rule, its export read back (None if nothing), what was left out."""
     text = HEADER + rule
@@ -344,7 +346,7 @@ def resource_pods(draw: Any) -> dict[str, Any]:
     return resources_pod(containers, init, pod_level, ephemeral=draw(st.booleans()))
 
 
-@pytest.mark.parametrize("params", RESOURCE_PARAMS)
+@pytest.mark.parametrize("params", RESOURCE_PARAMS, ids=[f"params{i}" for i in range(len(RESOURCE_PARAMS))])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(obj=resource_pods())
 def test_resource_limits_agrees_on_generated_pods(params: str, obj: dict[str, Any]) -> None:
