@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from docker_image import digest as _digest
 from docker_image import reference as _reference
 
 
@@ -58,7 +59,8 @@ def _parse(text: str) -> ImageRef:
         raise ImageReferenceError(f"invalid image reference {text!r}: empty or surrounded by white space")
     try:
         ref = _reference.Reference.parse_normalized_named(text)
-    except _reference.InvalidReference as exc:
+    # (A malformed digest raises the digest module's InvalidDigest, which is not an InvalidReference.)
+    except (_reference.InvalidReference, _digest.InvalidDigest) as exc:
         reason = str(exc) or type(exc).__name__
         raise ImageReferenceError(f"invalid image reference {text!r}: {reason}") from None
     domain, path = ref.split_hostname()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -175,7 +176,9 @@ _NOUN = {"requests": "request", "limits": "limit"}
 def _ratio_exceeded(limit: Decimal | None, request: Decimal | None, ratio: Decimal) -> bool:
     if limit is None or request is None:
         return False
-    return limit / request > ratio if request else limit > 0
+    # Exact rational arithmetic: Decimal division rounds at 28 digits (4/3 would equal a ratio of
+    # 1.333333333333333333333333333), and the exported CEL compares exactly.
+    return Fraction(limit) / Fraction(request) > Fraction(ratio) if request else limit > 0
 
 
 def _raw(given: Mapping[str, Mapping[str, Any]], kind: str, resource: str) -> Any:
