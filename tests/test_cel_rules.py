@@ -204,6 +204,21 @@ def test_rule_shape_errors() -> None:
     )
 
 
+def test_a_rule_too_deep_as_one_program_is_a_load_error_not_a_crash() -> None:
+    # Each expression compiles alone; bound together (one level per variable) they pass the CEL
+    # parser's recursion limit. That is the author's problem to fix, named at the rule.
+    chained = "".join(
+        f"    - {{name: v{i}, expression: '{f'variables.v{i - 1} + 1' if i else '1'}'}}\n" for i in range(40)
+    )
+    found = problems(
+        f"- name: r\n  variables:\n{chained}  validations: [{{expression: 'variables.v39 > 0'}}]\n"
+    )
+    assert any(
+        "spec.rules[0]" in p and "does not compile as one program" in p and "recursion limit" in p
+        for p in found
+    ), found
+
+
 def test_cost_bounds_at_load_and_per_request() -> None:
     deep = "object.a" + ".all(x, x" * (MAX_COMPREHENSION_DEPTH + 1) + ")" * (MAX_COMPREHENSION_DEPTH + 1)
     assert any(
@@ -276,6 +291,12 @@ def test_comprehension_depth_skips_strings(source: str, depth: int) -> None:
         ("quantity('2k').add(quantity('500')).asInteger()", 2500),
         ("quantity('1').sub(3).sign()", -1),
         ("isQuantity('1e3') && !isQuantity('1.2.3') && quantity('1e3').asInteger() == 1000", True),
+        # the exa suffixes are suffixes, not exponents; sums are exact past 28 digits
+        (
+            "quantity('1E').compareTo(quantity('1000000000000000000')) == 0 && quantity('1Ei').asInteger() > 0",
+            True,
+        ),
+        ("quantity('100Ei').add(quantity('1n')).sub(quantity('100Ei')).compareTo(quantity('1n'))", 0),
         # IP and CIDR
         ("ip('10.0.0.1').family() == 4 && ip('::1').isLoopback()", True),
         ("cidr('10.0.0.0/8').containsIP('10.1.2.3') && !cidr('10.0.0.0/8').containsIP(ip('11.0.0.1'))", True),

@@ -29,7 +29,7 @@ _QUANTITY = re.compile(
 _DECIMAL_EXPONENTS = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _BINARY_POWERS = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 # Exact for any realistic quantity: 1Ei has 19 digits, a long decimal fraction a few dozen more.
-_EXACT = Context(prec=80)
+EXACT = Context(prec=80)
 # The API server keeps quantities in int64 nano-units at most; anything near this is malformed input.
 _MAX_EXPONENT = 1000
 
@@ -66,10 +66,10 @@ def _parse(text: str) -> Decimal:
         )
     number = Decimal(match["number"])
     if match["binary"]:
-        return _EXACT.multiply(number, Decimal(1024) ** _BINARY_POWERS[match["binary"]])
+        return EXACT.multiply(number, Decimal(1024) ** _BINARY_POWERS[match["binary"]])
     exponent = _DECIMAL_EXPONENTS[match["decimal"]] if match["decimal"] else 0
     if match["exponent"]:
         exponent = int(match["exponent"])
         if abs(exponent) > _MAX_EXPONENT:
             raise QuantityError(f"{text!r}: the exponent is out of range")
-    return number.scaleb(exponent, _EXACT)
+    return number.scaleb(exponent, EXACT)

@@ -37,6 +37,8 @@ from urllib.parse import parse_qs, urlsplit
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_optional, ext_strings
 
+from ..quantity import EXACT, QuantityError, parse_quantity
+
 T = cel.Type
 TAGGED = T.Map(T.STRING, T.STRING)  # how URL, quantity, IP and CIDR values travel
 LIST = T.List(T.DYN)
@@ -172,26 +174,12 @@ def _query(value: Any) -> dict[str, list[str]]:
 # --- quantities ----------------------------------------------------------------------------------
 
 
-# The quantity grammar of k8s.io/apimachinery (resource.Quantity); the engine may not import the
-# kubernetes client (it is pure), so the few lines of the grammar live here.
-_QUANTITY = re.compile(
-    r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?"
-)
-_SUFFIXES = {
-    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
-    **{s: Decimal(10) ** e for s, e in (("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9))},
-    **{s: Decimal(10) ** e for s, e in (("T", 12), ("P", 15), ("E", 18))},
-}
-
-
 def _parse_q(text: str) -> Decimal:
-    found = _QUANTITY.fullmatch(text)
-    if found is None:
-        raise CelFunctionError(f"{text!r} is not a Kubernetes quantity")
-    number, suffix = Decimal(found.group(1)), found.group(2) or ""
-    if suffix[:1] in ("e", "E"):
-        return number.scaleb(int(suffix[1:]))
-    return number * _SUFFIXES.get(suffix, Decimal(1))
+    """The engine's reading of a quantity (k8s.io/apimachinery's grammar), so CEL and checks agree."""
+    try:
+        return parse_quantity(text)
+    except QuantityError as exc:
+        raise CelFunctionError(str(exc)) from None
 
 
 def _quantity(text: str) -> dict[str, str]:
@@ -216,7 +204,7 @@ def _q_operand(value: Any) -> Decimal:
 
 
 def _q_result(amount: Decimal) -> dict[str, str]:
-    text = format(amount.normalize(), "f")
+    text = format(EXACT.normalize(amount), "f")
     return {"@quantity": text}
 
 
@@ -364,12 +352,12 @@ def kubernetes_functions() -> list[Any]:
         "asApproximateFloat": [_member("asApproximateFloat", D, Q, impl=lambda q: float(_q(q)))],
         "sign": [_member("sign", N, Q, impl=lambda q: (_q(q) > 0) - (_q(q) < 0))],
         "add": [
-            _member("add", Q, Q, Q, impl=lambda a, b: _q_result(_q(a) + _q_operand(b))),
-            _member("add", Q, Q, N, impl=lambda a, b: _q_result(_q(a) + _q_operand(b))),
+            _member("add", Q, Q, Q, impl=lambda a, b: _q_result(EXACT.add(_q(a), _q_operand(b)))),
+            _member("add", Q, Q, N, impl=lambda a, b: _q_result(EXACT.add(_q(a), _q_operand(b)))),
         ],
         "sub": [
-            _member("sub", Q, Q, Q, impl=lambda a, b: _q_result(_q(a) - _q_operand(b))),
-            _member("sub", Q, Q, N, impl=lambda a, b: _q_result(_q(a) - _q_operand(b))),
+            _member("sub", Q, Q, Q, impl=lambda a, b: _q_result(EXACT.subtract(_q(a), _q_operand(b)))),
+            _member("sub", Q, Q, N, impl=lambda a, b: _q_result(EXACT.subtract(_q(a), _q_operand(b)))),
         ],
         "isGreaterThan": [_member("isGreaterThan", B, Q, Q, impl=lambda a, b: _compare(a, b) > 0)],
         "isLessThan": [_member("isLessThan", B, Q, Q, impl=lambda a, b: _compare(a, b) < 0)],

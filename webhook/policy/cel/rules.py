@@ -287,29 +287,42 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
 
     bind = _variable_binder(rule)
 
-    def program(body: str) -> Compiled:
+    def combined_problem(where: str, message: str) -> None:
+        # Every piece compiled on its own, so only the whole can fail: e.g. nested too deep for the
+        # CEL parser once each variable is bound around the expressions.
+        problem(where, f"the rule does not compile as one program (variables bound around it): {message}")
+
+    def program(body: str) -> Compiled | None:
         compiled = None
         source = bind(body) if bind is not None else None
         if source is not None:
             compiled = compile_expression(source, path, _ignore, combined=True)
         if compiled is None:  # a reference the rewriting cannot follow: bind the `variables` map instead
             source = _with_variables(rule, body)
-            compiled = compile_expression(source, path, problem, combined=True)
-        if compiled is None:  # pragma: no cover - every piece compiled on its own
-            raise AssertionError(f"rule {rule.name}: the combined program does not compile")
+            compiled = compile_expression(source, path, combined_problem, combined=True)
+        if compiled is None:
+            return None
         return replace(compiled, depth=max(piece.depth for piece in pieces))
 
     conditions = " && ".join(f"({c.expression})" for c in rule.match_conditions)
     checks = ", ".join(f"dyn({v.expression})" for v in rule.validations)
+    message_programs = [
+        program(v.message_expression) if v.message_expression else None for v in rule.validations
+    ]
+    main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
+    if main is None or any(
+        compiled is None and v.message_expression
+        for compiled, v in zip(message_programs, rule.validations, strict=True)
+    ):
+        return None
     validations = tuple(
         _Validation(
             message=v.message or f"failed expression: {v.expression.strip()}",
-            message_program=program(v.message_expression) if v.message_expression else None,
+            message_program=compiled,
             field_path=v.field_path,
         )
-        for v in rule.validations
+        for v, compiled in zip(rule.validations, message_programs, strict=True)
     )
-    main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
     evaluator = _RuleEvaluator(
         name=rule.name,
         what=f"rule {rule.name}",
