@@ -405,42 +405,50 @@ def yaml_objects(stream: IO[str], source: str) -> Iterator[Located]:
 
 
 def _yaml_mapping_document(builder: EventBuilder, source: str, document: int) -> Iterator[Located]:
-    loader = builder.loader
-    start = loader.get_event()  # MappingStart
-    rest: dict[str, Any] = {}
+    get = builder.loader.get_event
+    start = get()  # MappingStart
+    top = builder.mapping_frame(start)
     if start.anchor is not None:
-        builder.anchors[start.anchor] = rest
-    pairs: list[tuple[Any, Any, Any]] = []
+        builder.anchors[start.anchor] = top.container
     streamed = False
-    while not loader.check_event(yaml.MappingEndEvent):
-        key_event = loader.peek_event()
-        key = builder.build()
-        value_start = loader.peek_event()
-        is_items = key == "items" and isinstance(value_start, yaml.SequenceStartEvent)
-        if is_items and value_start.anchor is None and value_start.tag in (None, "!"):
+    while type(event := get()) is not yaml.MappingEndEvent:
+        key = builder.build(event)
+        value = get()
+        if (
+            key == "items"
+            and type(value) is yaml.SequenceStartEvent
+            and value.anchor is None
+            and value.tag in (None, "!")
+        ):
             if streamed:
                 raise InputError(f"{source}: document {document}: duplicate key 'items'")
             streamed = True
-            loader.get_event()
-            index = 0
-            while not loader.check_event(yaml.SequenceEndEvent):
-                line = loader.peek_event().start_mark.line + 1
-                try:
-                    obj = builder.build()
-                except yaml.YAMLError as exc:
-                    raise InputError(
-                        f"{source}: document {document}: items[{index}]: {describe_yaml_error(exc)}"
-                    ) from None
-                yield Located(source, document, index, line, obj)
-                index += 1
-            loader.get_event()
+            yield from _yaml_items(builder, source, document)
             continue
-        pairs.append((key_event, key, builder.build()))
-    loader.get_event()
-    builder.assign(rest, pairs, start)
+        top.key, top.key_event = key, event
+        builder.put(top, builder.build(value))
+    rest = builder.finish(top)
     if streamed:
         if "items" in rest:
             raise InputError(f"{source}: document {document}: duplicate key 'items'")
         check_list_document(rest, source, document)
     else:
         yield Located(source, document, None, start.start_mark.line + 1, rest)
+
+
+def _yaml_items(builder: EventBuilder, source: str, document: int) -> Iterator[Located]:
+    """The elements of a List's `items`, each built, yielded and dropped in turn."""
+    get = builder.loader.get_event
+    index = 0
+    while True:
+        try:
+            event = get()
+            if type(event) is yaml.SequenceEndEvent:
+                return
+            obj = builder.build(event)
+        except yaml.YAMLError as exc:
+            raise InputError(
+                f"{source}: document {document}: items[{index}]: {describe_yaml_error(exc)}"
+            ) from None
+        yield Located(source, document, index, event.start_mark.line + 1, obj)
+        index += 1
