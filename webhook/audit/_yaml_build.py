@@ -59,6 +59,7 @@ class EventBuilder:
         self.loader = loader
         self.anchors: dict[str, Any] = {}
         self._plain: dict[str, Any] = {}  # plain scalar text -> its value (str, int, float, bool, None)
+        self._first = frozenset(loader.yaml_implicit_resolvers)  # first characters of non-string scalars
 
     def build(self, event: Any = None) -> Any:
         """The value that starts with `event` (default: the next event), built whole."""
@@ -223,6 +224,8 @@ class EventBuilder:
         value: str = event.value
         tag = event.tag
         if tag is None or tag == "!":  # a plain scalar: its value depends on its text alone
+            if value and value[0] not in self._first:
+                return value  # no implicit type starts with this character: a string (names, uids)
             plain = self._plain
             if value in plain:
                 return plain[value]
