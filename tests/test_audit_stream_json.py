@@ -159,6 +159,10 @@ def test_a_duplicate_key_deep_inside_an_item_names_the_item_and_its_line(first: 
         ('{"a" 1}', "document 0: invalid JSON: Expecting ':' delimiter at line 1, column 6"),
         ("{'a': 1}", "document 0: invalid JSON: Expecting property name enclosed in double quotes"),
         ('{"a": NaN}', "invalid JSON: NaN is not JSON"),
+        (
+            '{"a": [1.5, -1e400]}',
+            "invalid JSON: number out of range (-1e400) (in the value at line 1, column 7)",
+        ),
         ('{"a": -Infinity}', "invalid JSON: -Infinity is not JSON"),
         (
             '{"a": 9223372036854775807} {"b": -9223372036854775809}',
@@ -270,3 +274,15 @@ def test_any_json_reads_as_json_loads_does(
 ) -> None:
     text = " ".join(json.dumps(d, indent=indent) for d in documents)
     assert read(text.encode(), first=first, chunk=chunk) == expected(text)
+
+
+def test_unpaired_surrogate_escapes_become_the_replacement_character_as_go_decodes_them() -> None:
+    text = (
+        r'{"kind": "List", "items": [{"a": "\ud800x", "\uDC00": ["\ud83d\ude00", "\udfff"]}], "m": "\udbff"}'
+    )
+    assert read(text.encode(), first=40, chunk=3) == [
+        (0, 0, {"a": "\ufffdx", "\ufffd": ["\U0001f600", "\ufffd"]})
+    ]
+    (found,) = read(b'{"\\ud800": 1}')
+    assert found[2] == {"\ufffd": 1}
+    json.dumps(found[2], ensure_ascii=False).encode()  # writable as UTF-8, which a lone surrogate is not

@@ -2,8 +2,10 @@
 
 `kubectl get pods -A -o json` prints one document, a List whose `items` hold every object: read with
 `yaml.load` or `json.load`, a 10,000-pod dump is built whole before the first pod is judged. Here the
-top-level mapping is walked event by event (ijson for JSON, PyYAML's C parser for YAML) and each element
-of `items` is built, yielded and dropped in turn; every other top-level key is small and built whole.
+top-level mapping is walked key by key and each element of `items` is built, yielded and dropped in
+turn; every other top-level key is small and built whole. JSON: the top level is walked by hand over a
+growing text window and every value is decoded whole by the stdlib's C scanner (duplicate keys refused
+in its object hook). YAML: PyYAML's C parser emits events, and `_yaml_build` builds values from them.
 A top-level mapping with an `items` list is treated as a List (no pod-bearing kind has such a field).
 
 Errors name the source, the document (and the item) and what is wrong; they never leak a traceback.
@@ -15,6 +17,7 @@ import codecs
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -124,7 +127,7 @@ def _read_one(source: str, raw: BinaryIO, digests: list[SourceDigest] | None) ->
 
 
 def _looks_like_json(stream: Any) -> bool:
-    """JSON (ijson) or YAML (PyYAML)? YAML flow style also starts with `{`, but its keys need no quotes."""
+    """JSON or YAML? YAML flow style also starts with `{`, but its keys need no quotes."""
     head = stream.peek(CHUNK)[:CHUNK].lstrip()
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip()
@@ -162,15 +165,40 @@ def _integer(text: str) -> int:
     return value
 
 
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # 1e400: Kubernetes' decoder refuses it, Python makes it infinite
+        raise _Refused(f"number out of range ({text})")
+    return value
+
+
+def _lone_surrogates(value: Any) -> Any:
+    """`value` with every unpaired UTF-16 surrogate (an escape like \\ud800) made U+FFFD, as Go decodes it.
+
+    Python's decoder keeps them, and a string holding one cannot be written out as UTF-8.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_lone_surrogates(k): _lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _constant(name: str) -> Any:
     raise _Refused(f"{name} is not JSON")  # NaN, Infinity, -Infinity: an extension of Python's decoder
 
 
 # The C scanner of `json` (what json.loads runs), called on one value at a time: it builds the value in C
 # and calls `_pairs` per object to refuse duplicate keys, which the stdlib and orjson silently drop.
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_integer, parse_constant=_constant)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_int=_integer, parse_float=_float, parse_constant=_constant
+)
 _SCAN: Any = _DECODER.scan_once  # type: ignore[attr-defined]
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # in the text: a value may hold a lone surrogate
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a decoded string: pairs are already combined
 _NEAR_END = 32  # a value cut by the end of the window fails within this many characters of it
 
 
@@ -203,7 +231,10 @@ class _Window:
         self.started = False
 
     def more(self) -> bool:
-        """Read another chunk (or more, to double the pending text); False at the end of the stream."""
+        """Read another chunk (or more, to double the pending text); False at the end of the stream.
+
+        True moves the text (what lies before `pos` is dropped): the caller must take its positions anew.
+        """
         if self.eof:
             return False
         want = max(self.chunk, 2 * (len(self.text) - self.pos))
@@ -216,13 +247,14 @@ class _Window:
         self.bytes_read += len(data)
         if not data:
             self.eof = True
+            return False  # the text is left as it is: callers still hold positions in it
         if not self.started and decoded:
             self.started = True
             if decoded[0] == "\ufeff":
                 decoded = decoded[1:]  # a byte-order mark
         self._drop()
         self.text += decoded
-        return bool(data)
+        return True
 
     def _drop(self) -> None:
         pos, text = self.pos, self.text
@@ -264,9 +296,11 @@ class _Window:
                 raise self.error(exc.msg.removesuffix(" at"), exc.pos) from None
             except _Refused as exc:
                 raise self.error(str(exc), pos, inside=True) from None
-            if end == len(text) and not self.eof and self.more():
-                continue  # a number (or the whole value) may go on in the next chunk
+            if len(text) - end < _NEAR_END and not self.eof and self.more():
+                continue  # a number cut by the end ("1.5e" of "1.5e+46") may go on in the next chunk
             self.pos = end
+            if _SURROGATE_ESCAPE.search(text, pos, end):
+                return _lone_surrogates(value)
             return value
 
     def _cut(self, exc: json.JSONDecodeError) -> bool:
@@ -283,7 +317,7 @@ class _Window:
                     continue
                 raise self.error(exc.msg.removesuffix(" at"), exc.pos) from None
             self.pos = end
-            return key  # type: ignore[no-any-return]
+            return _lone_surrogates(key)  # type: ignore[no-any-return]
 
     def expect(self, allowed: str, what: str) -> str:
         found = self.skip()
