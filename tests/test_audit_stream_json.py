@@ -298,3 +298,11 @@ def test_unpaired_surrogate_escapes_become_the_replacement_character_as_go_decod
     (found,) = read(b'{"\\ud800": 1}')
     assert found[2] == {"\ufffd": 1}
     json.dumps(found[2], ensure_ascii=False).encode()  # writable as UTF-8, which a lone surrogate is not
+
+
+def test_unpaired_surrogates_are_replaced_wherever_a_read_ends() -> None:
+    data = rb'{"kind": "List", "items": [{"a": "x\ud800y"}, {"\udc00": ["\ud83d\ude00"]}, "plain"]}'
+    want = [(0, 0, {"a": "x\ufffdy"}), (0, 1, {"\ufffd": ["\U0001f600"]}), (0, 2, "plain")]
+    for first in range(1, len(data)):
+        for chunk in (1, 5):
+            assert read(data, first=first, chunk=chunk) == want, (first, chunk)

@@ -229,6 +229,7 @@ class _Window:
         self.dropped_lines = 0  # newlines in the text dropped so far
         self.dropped_column = 0  # characters dropped after the last dropped newline
         self.started = False
+        self.escapes = False  # the window holds an escaped UTF-16 surrogate (see `_lone_surrogates`)
 
     def more(self) -> bool:
         """Read another chunk (or more, to double the pending text); False at the end of the stream.
@@ -254,6 +255,8 @@ class _Window:
                 decoded = decoded[1:]  # a byte-order mark
         self._drop()
         self.text += decoded
+        # Any `\ud800`-like escape in the window? Looked for once per read (memchr first), not per value.
+        self.escapes = "\\" in self.text and _SURROGATE_ESCAPE.search(self.text) is not None
         return True
 
     def _drop(self) -> None:
@@ -299,7 +302,7 @@ class _Window:
             if len(text) - end < _NEAR_END and not self.eof and self.more():
                 continue  # a number cut by the end ("1.5e" of "1.5e+46") may go on in the next chunk
             self.pos = end
-            if _SURROGATE_ESCAPE.search(text, pos, end):
+            if self.escapes and _SURROGATE_ESCAPE.search(text, pos, end):
                 return _lone_surrogates(value)
             return value
 
