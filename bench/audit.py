@@ -8,7 +8,8 @@ owner references, two containers with resources, env, probes and volume mounts, 
 each in a fresh process so peak RSS is that of the measurement alone:
 
   load      json.load / yaml.load (PyYAML's C loader, strict): what a naive tool pays to parse the dump
-  stream    podgate's streaming reader alone (ijson / YAML events): items built one by one, no judging
+  stream    podgate's streaming reader alone (JSON: the C scanner per item; YAML: the C parser's events):
+            items built one by one, duplicate keys refused, no judging
   audit     `podgate audit -o json` end to end: stream, judge against the policy set, fold, render
 
 Reports pods/s (median of the runs), peak RSS (max over the runs), the audit's time relative to each
@@ -191,7 +192,7 @@ def idle_rss(policies: str) -> float:
     """Peak RSS of a process that imports the audit and loads the policies, and judges nothing."""
     code = (
         "import sys; sys.path.insert(0, 'bench'); from audit import peak_rss_mb;"
-        "import webhook.cli.audit, webhook.audit.run, webhook.audit.stream, ijson, yaml;"
+        "import webhook.cli.audit, webhook.audit.run, webhook.audit.stream, yaml;"
         f"from webhook.policy import load_policies; load_policies({policies!r});"
         "print(peak_rss_mb())"
     )
