@@ -17,6 +17,7 @@ audit. A worker that dies or fails is reported as an `AuditWorkerError` naming w
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -89,13 +90,18 @@ def _collect(worker: _Worker, batch: list[Subject]) -> Iterator[tuple[Subject, V
 
 
 class _Worker:
-    def __init__(self, index: int, policies: PolicySet, old_policies: PolicySet | None) -> None:
+    def __init__(
+        self, index: int, policies: PolicySet, old_policies: PolicySet | None, siblings: list[_Worker]
+    ) -> None:
         context = multiprocessing.get_context("fork")
         self.name = f"audit worker {index}"
         self.conn, child = context.Pipe()
+        # The child must not hold this process's ends (its own, its elder siblings'): a pipe whose
+        # parent end is closed (this process exited or was killed) must end the worker's recv().
+        inherited = [self.conn, *(w.conn for w in siblings)]
         # Forked: the policy sets are inherited in memory (never pickled), and their pages shared.
         self.process = context.Process(
-            target=_serve, args=(child, policies, old_policies), name=self.name, daemon=True
+            target=_serve, args=(child, inherited, policies, old_policies), name=self.name, daemon=True
         )
         self.process.start()
         child.close()
@@ -131,7 +137,7 @@ class _Workers:
         gc.freeze()  # what exists now is shared: keep the collector from touching (copying) its pages
         try:
             for index in range(jobs):
-                self.pool.append(_Worker(index, policies, old_policies))
+                self.pool.append(_Worker(index, policies, old_policies, self.pool))
         except BaseException:
             self.stop()
             raise
@@ -140,7 +146,9 @@ class _Workers:
 
     def stop(self) -> None:
         for worker in self.pool:
-            worker.conn.close()  # the worker's recv() ends: it exits
+            with contextlib.suppress(OSError):  # it may be gone already
+                worker.conn.send(None)  # done: the worker exits
+            worker.conn.close()
         for worker in self.pool:
             worker.process.join(timeout=5)
             if worker.process.is_alive():
@@ -150,14 +158,20 @@ class _Workers:
         self.pool.clear()
 
 
-def _serve(conn: Connection, policies: PolicySet, old_policies: PolicySet | None) -> None:
-    """A worker: judge batches until the pipe closes."""
+def _serve(
+    conn: Connection, inherited: list[Connection], policies: PolicySet, old_policies: PolicySet | None
+) -> None:
+    """A worker: judge batches until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for end in inherited:
+        end.close()
     while True:
         try:
             batch = conn.recv()
         except (EOFError, OSError):
+            return
+        if batch is None:
             return
         try:
             conn.send(("ok", _judge_batch(batch, policies, old_policies)))
