@@ -133,7 +133,9 @@ class ObjectResult:
     def worst(self) -> int:
         return max((SEVERITY[f.action] for f in self.findings), default=0)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, finding_dicts: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`finding_dicts` (id of an interned Finding -> its dict) shares one dict per distinct finding."""
+        as_dict = Finding.as_dict if finding_dicts is None else _shared_as_dict(finding_dicts)
         data: dict[str, Any] = {
             "ref": self.ref,
             "kind": self.kind,
@@ -142,13 +144,23 @@ class ObjectResult:
             "uid": self.uid,
             "source": self.source,
             "ownedObjectsFolded": self.owned,
-            "violations": [f.as_dict() for f in self.findings],
+            "violations": [as_dict(f) for f in self.findings],
         }
         if self.line is not None:
             data["line"] = self.line
         if self.before is not None:
-            data["violationsBefore"] = [f.as_dict() for f in self.before]
+            data["violationsBefore"] = [as_dict(f) for f in self.before]
         return data
+
+
+def _shared_as_dict(cache: dict[int, dict[str, Any]]) -> Any:
+    def as_dict(finding: Finding) -> dict[str, Any]:
+        found = cache.get(id(finding))
+        if found is None:
+            found = cache[id(finding)] = finding.as_dict()
+        return found
+
+    return as_dict
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ._policies import load_policy_set
 from .errors import ExitCode, UsageError
@@ -123,14 +123,20 @@ def run(args: argparse.Namespace) -> int:
         return _continuous(args, policies, old, signing_key)
 
     result, context = _audit_once(args, policies, old, signing_key)
-    text = _render(args.output, context)
     if args.output_file:
         try:
-            Path(args.output_file).write_text(text, encoding="utf-8")
+            with Path(args.output_file).open("wb") as out:
+                _write(args.output, context, out)
         except OSError as exc:
             raise UsageError(f"--output-file {args.output_file}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
+        stdout = getattr(sys.stdout, "buffer", None)
+        if stdout is None:  # a text-only stream (tests, embedding): no byte stream to write to
+            sys.stdout.write(_render(args.output, context))
+        else:
+            sys.stdout.flush()
+            _write(args.output, context, stdout)
+            stdout.flush()
     return _exit_code(args.fail_on, result)
 
 
@@ -219,12 +225,24 @@ def _continuous(args: argparse.Namespace, policies: Any, old: Any, signing_key: 
     return ExitCode.OK
 
 
-def _render(output: str, context: Any) -> str:
+def _renderer(output: str) -> Any:
     import importlib
 
     module = "json_report" if output == "json" else output
-    renderer = importlib.import_module(f"webhook.audit.formats.{module}")
-    return str(renderer.render(context))
+    return importlib.import_module(f"webhook.audit.formats.{module}")
+
+
+def _render(output: str, context: Any) -> str:
+    return str(_renderer(output).render(context))
+
+
+def _write(output: str, context: Any, out: IO[bytes]) -> None:
+    """Stream the report where the format allows it (large reports are never held whole)."""
+    renderer = _renderer(output)
+    if hasattr(renderer, "write"):
+        renderer.write(context, out)
+    else:
+        out.write(str(renderer.render(context)).encode("utf-8"))
 
 
 def _exit_code(fail_on: str, result: Any) -> int:

@@ -1,22 +1,36 @@
-"""`-o json`: the whole result, with its evidence and an integrity block (digest, optional signature)."""
+"""`-o json`: the whole result, with its evidence and an integrity block (digest, optional signature).
+
+Written as a stream (`write`): the per-object results, the bulk of a large report, are encoded one at a
+time, so the report is never held whole in memory. The bytes are exactly those of encoding the whole
+document at once (orjson, two-space indent), and the digest is that of its canonical form
+(evidence.canonical), computed over the same pieces. With `--sign-key`, the canonical bytes are
+gathered to be signed (Ed25519 signs a whole message, not a digest).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import io
+from typing import IO, Any
+
+import orjson
 
 from ... import __version__
 from ..run import SEVERITY, AuditResult
 from .context import ReportContext
 
+# Stands for the results while the rest of the document is encoded; a NUL cannot occur in real content.
+_PLACEHOLDER = "\x00podgate:results\x00"
 
-def document(context: ReportContext) -> dict[str, Any]:
+
+def document(context: ReportContext, *, results: bool = True) -> dict[str, Any]:
     result = context.result
     report: dict[str, Any] = {
         "apiVersion": "podgate.io/v1alpha1",
         "kind": "AuditReport",
         "evidence": {"tool": {"name": "podgate", "version": __version__}, **context.evidence},
         "summary": summary(result),
-        "results": [r.as_dict() for r in sorted(result.results, key=lambda r: (r.namespace, r.ref))],
+        "results": [r.as_dict() for r in _ordered(result)] if results else _PLACEHOLDER,
         "notes": list(result.notes),
     }
     if result.compare:
@@ -26,6 +40,10 @@ def document(context: ReportContext) -> dict[str, Any]:
             "stillFailing": sorted(r.ref for r in result.still_failing()),
         }
     return report
+
+
+def _ordered(result: AuditResult) -> list[Any]:
+    return sorted(result.results, key=lambda r: (r.namespace, r.ref))
 
 
 def summary(result: AuditResult) -> dict[str, Any]:
@@ -56,10 +74,61 @@ def summary(result: AuditResult) -> dict[str, Any]:
     }
 
 
+def write(context: ReportContext, out: IO[bytes]) -> None:
+    """Write the sealed report to `out`, one result at a time."""
+    from ..evidence import INTEGRITY, integrity_block
+
+    head = document(context, results=False)
+    results = _ordered(context.result)
+    shared: dict[int, dict[str, Any]] = {}  # one dict per distinct (interned) finding
+
+    # 1. The digest (and signature) over the canonical form: sorted keys, no spaces.
+    before, after = _around_placeholder(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
+    digest = hashlib.sha256()
+    signed: list[bytes] | None = [] if context.extra.get("signing_key") is not None else None
+
+    def feed(chunk: bytes) -> None:
+        digest.update(chunk)
+        if signed is not None:
+            signed.append(chunk)
+
+    feed(before + b"[")
+    for i, r in enumerate(results):
+        if i:
+            feed(b",")
+        feed(orjson.dumps(r.as_dict(shared), option=orjson.OPT_SORT_KEYS))
+    feed(b"]" + after)
+    head[INTEGRITY] = integrity_block(
+        digest.hexdigest(), b"".join(signed) if signed is not None else None, context.extra.get("signing_key")
+    )
+    signed = None
+
+    # 2. The report as people read it: two-space indent, results at depth 2.
+    before, after = _around_placeholder(orjson.dumps(head, option=orjson.OPT_INDENT_2))
+    out.write(before)
+    if results:
+        out.write(b"[\n    ")
+        for i, r in enumerate(results):
+            if i:
+                out.write(b",\n    ")
+            # JSON strings never hold a raw newline: every newline is indentation, shifted two levels.
+            out.write(orjson.dumps(r.as_dict(shared), option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    "))
+        out.write(b"\n  ]")
+    else:
+        out.write(b"[]")
+    out.write(after)
+    out.write(b"\n")
+
+
+def _around_placeholder(encoded: bytes) -> tuple[bytes, bytes]:
+    marker = orjson.dumps(_PLACEHOLDER)
+    if encoded.count(marker) != 1:  # cannot happen: a NUL never reaches the report otherwise
+        raise AssertionError("the results placeholder is not unique in the report")
+    before, _, after = encoded.partition(marker)
+    return before, after
+
+
 def render(context: ReportContext) -> str:
-    import orjson
-
-    from ..evidence import seal
-
-    sealed = seal(document(context), context.extra.get("signing_key"))
-    return orjson.dumps(sealed, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    buffer = io.BytesIO()
+    write(context, buffer)
+    return buffer.getvalue().decode("utf-8")
