@@ -17,10 +17,8 @@ import orjson
 
 from ... import __version__
 from ..run import SEVERITY, AuditResult
+from ._streaming import PLACEHOLDER, around, write_indented_list
 from .context import ReportContext
-
-# Stands for the results while the rest of the document is encoded; a NUL cannot occur in real content.
-_PLACEHOLDER = "\x00podgate:results\x00"
 
 
 def document(context: ReportContext, *, results: bool = True) -> dict[str, Any]:
@@ -30,7 +28,7 @@ def document(context: ReportContext, *, results: bool = True) -> dict[str, Any]:
         "kind": "AuditReport",
         "evidence": {"tool": {"name": "podgate", "version": __version__}, **context.evidence},
         "summary": summary(result),
-        "results": [r.as_dict() for r in _ordered(result)] if results else _PLACEHOLDER,
+        "results": [r.as_dict() for r in _ordered(result)] if results else PLACEHOLDER,
         "notes": list(result.notes),
     }
     if result.compare:
@@ -83,7 +81,7 @@ def write(context: ReportContext, out: IO[bytes]) -> None:
     shared: dict[int, dict[str, Any]] = {}  # one dict per distinct (interned) finding
 
     # 1. The digest (and signature) over the canonical form: sorted keys, no spaces.
-    before, after = _around_placeholder(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
+    before, after = around(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
     digest = hashlib.sha256()
     signed: list[bytes] | None = [] if context.extra.get("signing_key") is not None else None
 
@@ -103,29 +101,10 @@ def write(context: ReportContext, out: IO[bytes]) -> None:
     )
     signed = None
 
-    # 2. The report as people read it: two-space indent, results at depth 2.
-    before, after = _around_placeholder(orjson.dumps(head, option=orjson.OPT_INDENT_2))
-    out.write(before)
-    if results:
-        out.write(b"[\n    ")
-        for i, r in enumerate(results):
-            if i:
-                out.write(b",\n    ")
-            # JSON strings never hold a raw newline: every newline is indentation, shifted two levels.
-            out.write(orjson.dumps(r.as_dict(shared), option=orjson.OPT_INDENT_2).replace(b"\n", b"\n    "))
-        out.write(b"\n  ]")
-    else:
-        out.write(b"[]")
-    out.write(after)
+    # 2. The report as people read it: two-space indent.
+    pretty = (orjson.dumps(r.as_dict(shared), option=orjson.OPT_INDENT_2) for r in results)
+    write_indented_list(out, orjson.dumps(head, option=orjson.OPT_INDENT_2), pretty)
     out.write(b"\n")
-
-
-def _around_placeholder(encoded: bytes) -> tuple[bytes, bytes]:
-    marker = orjson.dumps(_PLACEHOLDER)
-    if encoded.count(marker) != 1:  # cannot happen: a NUL never reaches the report otherwise
-        raise AssertionError("the results placeholder is not unique in the report")
-    before, _, after = encoded.partition(marker)
-    return before, after
 
 
 def render(context: ReportContext) -> str:
