@@ -87,7 +87,11 @@ def reports(context: ReportContext) -> list[dict[str, Any]]:
 
 
 def render(context: ReportContext) -> str:
-    return yaml.safe_dump_all(reports(context), sort_keys=False, allow_unicode=True, width=1000)
+    # The C emitter (libyaml) when PyYAML has it: the same YAML, ~10x faster than the Python one.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(
+        yaml.dump_all(reports(context), Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000)
+    )
 
 
 def _entry(r: ObjectResult, f: Finding, seconds: int) -> dict[str, Any]:
