@@ -21,6 +21,7 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from collections import deque
@@ -34,6 +35,7 @@ from .run import RawFinding, Subject, Verdict, judge, judge_serially
 
 SERIAL_FIRST = 256  # objects judged in this process before any worker is started
 BATCH = 48  # objects per message: large enough to amortise a round trip, small enough to keep memory flat
+AHEAD = 2  # batches in flight per worker: one being judged, one waiting, so a worker never idles
 
 
 class AuditWorkerError(RuntimeError):
@@ -69,7 +71,7 @@ def judge_in_workers(
         sent = 0
         while batch:
             worker = workers.pool[sent % len(workers.pool)]
-            if len(in_flight) == len(workers.pool):  # the oldest batch is this worker's previous one
+            if len(in_flight) == AHEAD * len(workers.pool):  # the oldest is this worker's, AHEAD ago
                 yield from _collect(*in_flight.popleft())
             worker.send(batch)
             in_flight.append((worker, batch))
@@ -95,29 +97,36 @@ class _Worker:
     ) -> None:
         context = multiprocessing.get_context("fork")
         self.name = f"audit worker {index}"
-        self.conn, child = context.Pipe()
+        # One pipe each way: the worker receives on a thread while it judges and sends, so neither side
+        # can block the other with a full pipe.
+        batches, self.batches = context.Pipe(duplex=False)
+        self.verdicts, verdicts = context.Pipe(duplex=False)
         # The child must not hold this process's ends (its own, its elder siblings'): a pipe whose
         # parent end is closed (this process exited or was killed) must end the worker's recv().
-        inherited = [self.conn, *(w.conn for w in siblings)]
+        inherited = [self.batches, self.verdicts, *(e for w in siblings for e in (w.batches, w.verdicts))]
         # Forked: the policy sets are inherited in memory (never pickled), and their pages shared.
         self.process = context.Process(
-            target=_serve, args=(child, inherited, policies, old_policies), name=self.name, daemon=True
+            target=_serve,
+            args=(batches, verdicts, inherited, policies, old_policies),
+            name=self.name,
+            daemon=True,
         )
         self.process.start()
-        child.close()
+        batches.close()
+        verdicts.close()
 
     def send(self, batch: list[Subject]) -> None:
         payload = [(s.object, s.namespace_labels) for s in batch]
         for s in batch:
             s.object = None  # the report keeps only the subject's identity
         try:
-            self.conn.send(payload)
+            self.batches.send(payload)
         except (BrokenPipeError, ConnectionResetError):
             raise AuditWorkerError(self._died()) from None
 
     def receive(self) -> list[Any]:
         try:
-            status, value = self.conn.recv()
+            status, value = self.verdicts.recv()
         except (EOFError, ConnectionResetError):
             raise AuditWorkerError(self._died()) from None
         if status == "error":
@@ -147,8 +156,9 @@ class _Workers:
     def stop(self) -> None:
         for worker in self.pool:
             with contextlib.suppress(OSError):  # it may be gone already
-                worker.conn.send(None)  # done: the worker exits
-            worker.conn.close()
+                worker.batches.send(None)  # done: the worker exits
+            worker.batches.close()
+            worker.verdicts.close()
         for worker in self.pool:
             worker.process.join(timeout=5)
             if worker.process.is_alive():
@@ -159,26 +169,37 @@ class _Workers:
 
 
 def _serve(
-    conn: Connection, inherited: list[Connection], policies: PolicySet, old_policies: PolicySet | None
+    batches: Connection,
+    verdicts: Connection,
+    inherited: list[Connection],
+    policies: PolicySet,
+    old_policies: PolicySet | None,
 ) -> None:
     """A worker: judge batches until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for end in inherited:
         end.close()
-    while True:
+    waiting: queue.Queue[Any] = queue.Queue()  # bounded by the parent: at most AHEAD batches
+
+    def receive() -> None:
+        while True:
+            try:
+                batch = batches.recv()
+            except (EOFError, OSError):
+                batch = None
+            waiting.put(batch)
+            if batch is None:
+                return
+
+    threading.Thread(target=receive, name="podgate-audit-receive", daemon=True).start()
+    while (batch := waiting.get()) is not None:
         try:
-            batch = conn.recv()
-        except (EOFError, OSError):
-            return
-        if batch is None:
-            return
-        try:
-            conn.send(("ok", _judge_batch(batch, policies, old_policies)))
+            verdicts.send(("ok", _judge_batch(batch, policies, old_policies)))
         except (BrokenPipeError, OSError):
             return
         except Exception as exc:  # reported by the parent, with what it was
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            verdicts.send(("error", f"{type(exc).__name__}: {exc}"))
             return
 
 
