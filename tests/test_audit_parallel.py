@@ -267,3 +267,18 @@ def test_default_jobs_is_one_where_forking_is_unsafe(monkeypatch: pytest.MonkeyP
     assert parallel.default_jobs() == parallel.available_cores()
     monkeypatch.setattr(parallel.threading, "active_count", lambda: 2)  # e.g. the continuous audit's server
     assert parallel.default_jobs() == 1
+
+
+def test_junit_written_suite_by_suite_is_the_tree_written_whole(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from webhook.audit.formats import junit
+
+    policies = policy_set(tmp_path)
+    for objects in (generated_dump(30), []):
+        xml = junit.render(_context(audit(located(objects), policies), policies))
+        head, _, body = xml.partition("\n")
+        assert head == '<?xml version="1.0" encoding="UTF-8"?>'
+        whole = ET.fromstring(body)
+        ET.indent(whole)
+        assert body == ET.tostring(whole, encoding="unicode") + "\n"
