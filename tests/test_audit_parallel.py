@@ -172,8 +172,12 @@ def test_streamed_json_report_with_no_results_and_a_signature(tmp_path: Path) ->
 
 def test_streamed_sarif_is_the_log_encoded_whole(tmp_path: Path) -> None:
     policies = policy_set(tmp_path)
-    result = audit(located(generated_dump(40)), policies)
+    odd = bad_pod('ünï "q" \\ \t\u2028\x7f/<&>', "shop")  # what both encoders might escape differently
+    result = audit(located([*generated_dump(40), odd]), policies)
     text = sarif.render(_context(result, policies))
+    assert any(
+        r["message"]["text"].startswith("Pod/shop/ünï") for r in json.loads(text)["runs"][0]["results"]
+    )
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
     assert len(json.loads(text)["runs"][0]["results"]) == sum(len(r.findings) for r in result.failing)
     empty = sarif.render(_context(audit([], policies), policies))

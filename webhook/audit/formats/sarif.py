@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from ... import __version__
 from ..run import Finding, ObjectResult
@@ -73,7 +74,9 @@ def render(context: ReportContext) -> str:
 
 
 def _encode(data: Any) -> bytes:
-    return json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
+    # orjson writes what json.dumps(data, indent=2, ensure_ascii=False) writes for this data (strings
+    # and integers), ~20x faster than the pure-Python indenting encoder; the tests compare the two.
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
 
 
 def _result(r: ObjectResult, f: Finding, rule_id: str, rule_index: int) -> dict[str, Any]:
