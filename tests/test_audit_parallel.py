@@ -3,6 +3,7 @@ reports keep every byte; workers fail, and stop, cleanly."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import multiprocessing
@@ -286,3 +287,32 @@ def test_junit_written_suite_by_suite_is_the_tree_written_whole(tmp_path: Path) 
         whole = ET.fromstring(body)
         ET.indent(whole)
         assert body == ET.tostring(whole, encoding="unicode") + "\n"
+
+
+def test_ctrl_c_in_a_terminal_exits_130_without_traceback_or_leftover_workers(tmp_path: Path) -> None:
+    """SIGINT to the whole process group, as a terminal sends it: workers ignore it, the audit stops them."""
+    import subprocess
+    import sys
+    import time
+
+    dump = tmp_path / "dump.json"
+    dump.write_text(json.dumps({"kind": "List", "items": [bad_pod(f"p{i}") for i in range(20000)]}))
+    argv = [sys.executable, "-m", "webhook", "audit", "--jobs", "2", "-o", "json", str(dump)]
+    argv += ["--output-file", str(tmp_path / "report.json")]
+    process = subprocess.Popen(
+        argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    children: list[int] = []
+    deadline = time.monotonic() + 120
+    while not children and process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):  # the process may be gone already
+            listing = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+            children = [int(p) for p in listing.split()]
+        time.sleep(0.01)
+    assert children, "the audit finished or stalled before its workers could be seen"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

@@ -6,7 +6,8 @@ So the objects are sent, in batches, to N worker processes forked after the poli
 reading the input; each worker sends back compact verdicts (findings as tuples of strings).
 
 Order and results are those of the serial path: batch k goes to worker k mod N, which judges one batch
-at a time, and batches are collected in the order they were sent. Namespace labels travel with each
+at a time while it receives the next (AHEAD batches in flight per worker), and batches are collected in
+the order they were sent. Namespace labels travel with each
 object as they were known when it was read. Small inputs never start a worker: the first
 `SERIAL_FIRST` objects are judged here, and workers are forked only if more follow.
 
