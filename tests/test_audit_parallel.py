@@ -269,6 +269,7 @@ def test_ctrl_c_or_bad_input_mid_way_stops_the_workers(small_batches: None, erro
 
 
 def test_default_jobs_is_one_where_forking_is_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
     assert parallel.default_jobs() == parallel.available_cores()
     monkeypatch.setattr(parallel.threading, "active_count", lambda: 2)  # e.g. the continuous audit's server
     assert parallel.default_jobs() == 1
