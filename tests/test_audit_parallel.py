@@ -30,6 +30,12 @@ from webhook.inputs import InputError
 from webhook.policy import load_policies
 
 
+@pytest.fixture(autouse=True)
+def _workers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads other tests left running must not turn these tests serial (tests below say otherwise)."""
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
+
+
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers start after 5 objects and take 7 at a time: many batches, round robin, from few objects."""
@@ -96,23 +102,44 @@ def snapshot(result: AuditResult) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many workers each audit started (so a test cannot pass by judging serially)."""
+    counts: list[int] = []
+    real = parallel._Workers
+
+    def spy(policies: Any, old: Any, jobs: int) -> Any:
+        workers = real(policies, old, jobs)
+        counts.append(len(workers.pool))
+        return workers
+
+    monkeypatch.setattr(parallel, "_Workers", spy)
+    return counts
+
+
 @pytest.mark.parametrize("jobs", [2, 3])
-def test_workers_give_exactly_the_serial_result(tmp_path: Path, small_batches: None, jobs: int) -> None:
+def test_workers_give_exactly_the_serial_result(
+    tmp_path: Path, small_batches: None, started: list[int], jobs: int
+) -> None:
     policies = policy_set(tmp_path)
     objects = located(generated_dump(120))
     serial = audit(objects, policies)
     parallel_result = audit(objects, policies, jobs=jobs)
+    assert started == [jobs]
     assert snapshot(parallel_result) == snapshot(serial)
     assert serial.notes and serial.objects_folded and serial.tally.errors  # the dump exercises them
     assert multiprocessing.active_children() == []
 
 
-def test_workers_compare_two_sets_exactly_as_serially(tmp_path: Path, small_batches: None) -> None:
+def test_workers_compare_two_sets_exactly_as_serially(
+    tmp_path: Path, small_batches: None, started: list[int]
+) -> None:
     old = load_policies(POLICIES / "no-root.yaml")
     new = policy_set(tmp_path)
     objects = located(generated_dump(60))
     serial = audit(objects, new, old_policies=old)
     assert snapshot(audit(objects, new, old_policies=old, jobs=2)) == snapshot(serial)
+    assert started == [2]
     assert serial.newly_failing() and serial.still_failing()
 
 
@@ -317,3 +344,13 @@ def test_ctrl_c_in_a_terminal_exits_130_without_traceback_or_leftover_workers(tm
     assert b"Traceback" not in stderr and b"KeyboardInterrupt" not in stderr
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def test_no_worker_is_forked_beside_other_threads(
+    monkeypatch: pytest.MonkeyPatch, small_batches: None, started: list[int], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 2)
+    objects = located(generated_dump(40))
+    policies = policy_set(tmp_path)
+    assert snapshot(audit(objects, policies, jobs=2)) == snapshot(audit(objects, policies))
+    assert started == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import multiprocessing
 import os
 import queue
@@ -65,6 +66,9 @@ def judge_in_workers(
     yield from judge_serially(islice(pending, SERIAL_FIRST), policies, old_policies)
     batch = list(islice(pending, BATCH))
     if not batch:
+        return
+    if threading.active_count() > 1:  # forking beside other threads can deadlock the child: stay serial
+        yield from judge_serially(itertools.chain(batch, pending), policies, old_policies)
         return
     workers = _Workers(policies, old_policies, jobs)
     try:
