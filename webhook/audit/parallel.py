@@ -149,14 +149,19 @@ class _Workers:
     def __init__(self, policies: PolicySet, old_policies: PolicySet | None, jobs: int) -> None:
         self.pool: list[_Worker] = []
         gc.freeze()  # what exists now is shared: keep the collector from touching (copying) its pages
+        # Ctrl-C is held back while forking: a worker starts with it blocked and ignores it before
+        # unblocking it, and this process gets it (pending) once the workers are started.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            for index in range(jobs):
-                self.pool.append(_Worker(index, policies, old_policies, self.pool))
+            try:
+                for index in range(jobs):
+                    self.pool.append(_Worker(index, policies, old_policies, self.pool))
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a held Ctrl-C is raised here
+                gc.unfreeze()
         except BaseException:
             self.stop()
             raise
-        finally:
-            gc.unfreeze()
 
     def stop(self) -> None:
         for worker in self.pool:
@@ -182,6 +187,7 @@ def _serve(
 ) -> None:
     """A worker: judge batches until told to stop or the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the fork
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for end in inherited:
         end.close()
