@@ -93,15 +93,23 @@ def key_id(key: Ed25519PublicKey) -> str:
 def seal(document: dict[str, Any], private_key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
     """Add the `integrity` block (digest, and signature when a key is given) to a report."""
     body = canonical(document)
-    integrity: dict[str, Any] = {"algorithm": "sha256", "digest": hashlib.sha256(body).hexdigest()}
+    document[INTEGRITY] = integrity_block(hashlib.sha256(body).hexdigest(), body, private_key)
+    return document
+
+
+def integrity_block(
+    digest: str, body: bytes | None, private_key: Ed25519PrivateKey | None = None
+) -> dict[str, Any]:
+    """The `integrity` block for canonical bytes `body` whose SHA-256 is `digest` (body: to sign)."""
+    integrity: dict[str, Any] = {"algorithm": "sha256", "digest": digest}
     if private_key is not None:
+        assert body is not None
         integrity["signature"] = {
             "algorithm": "ed25519",
             "keyId": key_id(private_key.public_key()),
             "value": base64.b64encode(private_key.sign(body)).decode("ascii"),
         }
-    document[INTEGRITY] = integrity
-    return document
+    return integrity
 
 
 def verify(document: Any, public_key: Ed25519PublicKey | None = None) -> list[str]:

@@ -31,7 +31,11 @@ SEVERITY: Mapping[Action, int] = {"Deny": 3, "Warn": 2, "Audit": 1}
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A violation as a report needs it (the engine's Violation, minus the offending value's object)."""
+    """A violation as a report needs it (the engine's Violation, minus the offending value's object).
+
+    Findings are interned per audit (`Interner`): thousands of pods from one template share the same few
+    findings, so memory grows with the distinct findings, not with the number of failing pods.
+    """
 
     policy: str
     rule: str
@@ -39,15 +43,14 @@ class Finding:
     path: str
     message: str
     remediation: str
+    action: Action = field(init=False, compare=False, repr=False)  # the strongest action, derived
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "action", strongest(self.actions))
 
     @classmethod
     def of(cls, v: Violation) -> Finding:
         return cls(v.policy, v.rule, v.actions, v.path, v.message, v.remediation)
-
-    @property
-    def action(self) -> Action:
-        """The strongest action: what this finding does at admission."""
-        return max(self.actions, key=SEVERITY.__getitem__) if self.actions else "Audit"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,52 @@ class Finding:
             "message": self.message,
             "remediation": self.remediation,
         }
+
+
+def strongest(actions: tuple[Action, ...]) -> Action:
+    """What a finding does at admission: its strongest action ("Audit" when it has none)."""
+    return max(actions, key=SEVERITY.__getitem__) if actions else "Audit"
+
+
+# A finding as it travels between processes and as the interning key: Finding's fields, in order.
+RawFinding = tuple[str, str, tuple[Action, ...], str, str, str]
+
+
+def raw_findings(violations: Iterable[Violation]) -> tuple[RawFinding, ...]:
+    return tuple((v.policy, v.rule, v.actions, v.path, v.message, v.remediation) for v in violations)
+
+
+class Interner:
+    """One Finding per distinct finding, and one tuple per distinct list of findings, for one audit.
+
+    Bounded by what it saves: it holds each distinct finding once, where the results would otherwise
+    hold every copy.
+    """
+
+    __slots__ = ("_findings", "_tuples")
+
+    def __init__(self) -> None:
+        self._findings: dict[RawFinding, Finding] = {}
+        self._tuples: dict[tuple[int, ...], tuple[Finding, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    def findings(self, raws: Iterable[RawFinding]) -> tuple[Finding, ...]:
+        known = self._findings
+        found = []
+        for raw in raws:
+            finding = known.get(raw)
+            if finding is None:
+                finding = known[raw] = Finding(*raw)
+            found.append(finding)
+        if not found:
+            return ()
+        key = tuple(map(id, found))  # interned findings live as long as the interner: ids are stable
+        interned = self._tuples.get(key)
+        if interned is None:
+            interned = self._tuples[key] = tuple(found)
+        return interned
 
 
 @dataclass(slots=True)
@@ -84,7 +133,9 @@ class ObjectResult:
     def worst(self) -> int:
         return max((SEVERITY[f.action] for f in self.findings), default=0)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, finding_dicts: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """`finding_dicts` (id of an interned Finding -> its dict) shares one dict per distinct finding."""
+        as_dict = Finding.as_dict if finding_dicts is None else _shared_as_dict(finding_dicts)
         data: dict[str, Any] = {
             "ref": self.ref,
             "kind": self.kind,
@@ -93,13 +144,23 @@ class ObjectResult:
             "uid": self.uid,
             "source": self.source,
             "ownedObjectsFolded": self.owned,
-            "violations": [f.as_dict() for f in self.findings],
+            "violations": [as_dict(f) for f in self.findings],
         }
         if self.line is not None:
             data["line"] = self.line
         if self.before is not None:
-            data["violationsBefore"] = [f.as_dict() for f in self.before]
+            data["violationsBefore"] = [as_dict(f) for f in self.before]
         return data
+
+
+def _shared_as_dict(cache: dict[int, dict[str, Any]]) -> Any:
+    def as_dict(finding: Finding) -> dict[str, Any]:
+        found = cache.get(id(finding))
+        if found is None:
+            found = cache[id(finding)] = finding.as_dict()
+        return found
+
+    return as_dict
 
 
 @dataclass(slots=True)
@@ -153,69 +214,190 @@ class _Pending:
     owner_uid: str
 
 
+@dataclass(slots=True)
+class Subject:
+    """One pod-bearing object to judge: what the report keeps of it, and what the engine needs."""
+
+    kind: str
+    namespace: str
+    name: str
+    uid: str
+    owner: str  # the controller's uid, "" when not owned
+    source: str
+    file: str | None
+    line: int | None
+    object: Mapping[str, Any] | None  # dropped once judged
+    namespace_labels: Mapping[str, str] | None  # as known when the object was read
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the audit keeps of one decision (or two, when comparing), in a form that pickles compactly."""
+
+    findings: tuple[RawFinding, ...]
+    before: tuple[RawFinding, ...] | None  # under the OLD set, when comparing
+    outcomes: tuple[tuple[str, Status], ...]
+    notes: tuple[str, ...]
+
+
+def judge(subject: Subject, policies: PolicySet, old_policies: PolicySet | None) -> Verdict:
+    """Judge one object as the webhook would on CREATE (against both sets, when comparing)."""
+    request = Request(object=subject.object, operation="CREATE", namespace_labels=subject.namespace_labels)
+    decision = evaluate(policies, request)
+    before = None
+    if old_policies is not None:
+        before = raw_findings(evaluate(old_policies, request).violations)
+    return Verdict(
+        raw_findings(decision.violations), before, tuple(decision.outcomes.items()), decision.notes
+    )
+
+
+def judge_serially(
+    subjects: Iterable[Subject], policies: PolicySet, old_policies: PolicySet | None
+) -> Iterator[tuple[Subject, Verdict]]:
+    for subject in subjects:
+        verdict = judge(subject, policies, old_policies)
+        subject.object = None
+        yield subject, verdict
+
+
+class _Intake:
+    """Reads the objects in order: counts them, remembers namespace labels, yields what is to be judged."""
+
+    def __init__(self, namespace_labels: Mapping[str, Mapping[str, str]] | None) -> None:
+        self.labels: dict[str, Mapping[str, str]] = dict(namespace_labels or {})
+        self.read = 0
+        self.judged = 0
+        self.skipped: Counter[str] = Counter()
+
+    def subjects(self, objects: Iterable[Located]) -> Iterator[Subject]:
+        labels = self.labels
+        for located in objects:
+            self.read += 1
+            obj = located.object
+            kind = _kind(located)
+            if kind == "Namespace":
+                _remember_namespace_labels(obj, labels)
+            if kind not in POD_KINDS:
+                self.skipped[kind] += 1
+                continue
+            self.judged += 1
+            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+            namespace = _text(metadata.get("namespace"))
+            yield Subject(
+                kind=kind,
+                namespace=namespace,
+                name=_text(metadata.get("name")),
+                uid=_text(metadata.get("uid")),
+                owner=_controller_uid(metadata),
+                source=located.where,
+                file=None if located.source in ("-", "cluster") else located.source,
+                line=located.line,
+                object=obj,
+                namespace_labels=labels.get(namespace),
+            )
+
+
+class _Tally:
+    """Counts per policy and namespace, kept per distinct (namespace, outcomes, findings) of an object.
+
+    Pods of one template have the same outcomes and findings: one counter increment per object here,
+    expanded into the PolicyTally once, at the end (same keys, same counts, same order).
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[tuple[str, tuple[tuple[str, Status], ...], int], list[Any]] = {}
+
+    def add(
+        self, namespace: str, outcomes: tuple[tuple[str, Status], ...], findings: tuple[Finding, ...]
+    ) -> None:
+        key = (namespace, outcomes, id(findings))  # interned: one id per distinct findings tuple
+        entry = self._kinds.get(key)
+        if entry is None:
+            self._kinds[key] = [1, namespace, outcomes, findings]
+        else:
+            entry[0] += 1
+
+    def expand(self) -> PolicyTally:
+        tally = PolicyTally()
+        for n, namespace, outcomes, findings in self._kinds.values():
+            for policy, status in outcomes:
+                tally.matched[policy, namespace] += n
+                if status is Status.FAIL:
+                    tally.failed[policy, namespace] += n
+                elif status is Status.ERROR:
+                    tally.errors[policy, namespace] += n
+            judged = {policy for policy, _ in outcomes}
+            for f in findings:
+                if f.policy not in judged:  # the podgate-input pseudo-policy
+                    tally.matched[f.policy, namespace] += 0
+                tally.violations[f.policy, namespace, f.action] += n
+        return tally
+
+
 def audit(
     objects: Iterable[Located],
     policies: PolicySet,
     *,
     old_policies: PolicySet | None = None,
     namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+    jobs: int = 1,
 ) -> AuditResult:
-    """Judge every object; with `old_policies`, judge each against both sets (OLD → `policies`)."""
+    """Judge every object; with `old_policies`, judge each against both sets (OLD → `policies`).
+
+    `jobs` > 1 judges in that many worker processes while this one reads and folds (see parallel.py);
+    the result is the same as with one.
+    """
     started = time.time()
-    labels: dict[str, Mapping[str, str]] = dict(namespace_labels or {})
+    intake = _Intake(namespace_labels)
+    subjects = intake.subjects(objects)
+    if jobs > 1:
+        from .parallel import judge_in_workers
+
+        verdicts = judge_in_workers(subjects, policies, old_policies, jobs)
+    else:
+        verdicts = judge_serially(subjects, policies, old_policies)
+    interner = Interner()
     results: list[ObjectResult] = []
     pending: list[_Pending] = []  # owned objects, folded at the end if their owner was seen
     owners_of: dict[str, str] = {}  # uid -> controller uid, for objects that are themselves owned
     seen_uids: dict[str, ObjectResult | None] = {}  # uid of every judged controller-capable object
-    tally = PolicyTally()
-    skipped: Counter[str] = Counter()
+    tally = _Tally()
     notes: dict[str, None] = {}
-    read = judged = 0
 
-    for located in objects:
-        read += 1
-        obj = located.object
-        kind = _kind(located)
-        if kind == "Namespace":
-            _remember_namespace_labels(obj, labels)
-        if kind not in POD_KINDS:
-            skipped[kind] += 1
-            continue
-        judged += 1
-        metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-        namespace = _text(metadata.get("namespace"))
-        request = Request(object=obj, operation="CREATE", namespace_labels=labels.get(namespace))
-        decision = evaluate(policies, request)
-        for note in decision.notes:
-            notes.setdefault(note)
-        _count(tally, decision.outcomes, decision.violations, namespace)
-        findings = tuple(Finding.of(v) for v in decision.violations)
-        before: tuple[Finding, ...] | None = None
-        if old_policies is not None:
-            before = tuple(Finding.of(v) for v in evaluate(old_policies, request).violations)
-        result = None
-        if findings or before:
-            result = ObjectResult(
-                kind=kind,
-                namespace=namespace,
-                name=_text(metadata.get("name")),
-                uid=_text(metadata.get("uid")),
-                source=located.where,
-                file=None if located.source in ("-", "cluster") else located.source,
-                line=located.line,
-                findings=findings,
-                before=before,
-            )
-        uid = _text(metadata.get("uid"))
-        owner = _controller_uid(metadata)
-        if uid:
-            seen_uids[uid] = result
+    try:
+        for subject, verdict in verdicts:
+            for note in verdict.notes:
+                notes.setdefault(note)
+            findings = interner.findings(verdict.findings)
+            tally.add(subject.namespace, verdict.outcomes, findings)
+            before = None if verdict.before is None else interner.findings(verdict.before)
+            result = None
+            if findings or before:
+                result = ObjectResult(
+                    kind=subject.kind,
+                    namespace=subject.namespace,
+                    name=subject.name,
+                    uid=subject.uid,
+                    source=subject.source,
+                    file=subject.file,
+                    line=subject.line,
+                    findings=findings,
+                    before=before,
+                )
+            uid, owner = subject.uid, subject.owner
+            if uid:
+                seen_uids[uid] = result
+                if owner:
+                    owners_of[uid] = owner
             if owner:
-                owners_of[uid] = owner
-        if owner:
-            pending.append(_Pending(result, owner))
-        elif result is not None:
-            results.append(result)
+                pending.append(_Pending(result, owner))
+            elif result is not None:
+                results.append(result)
+    finally:
+        close = getattr(verdicts, "close", None)
+        if close is not None:
+            close()  # stops the workers, whether the audit finished or not
 
     folded = 0
     for item in pending:
@@ -235,11 +417,11 @@ def audit(
             target.owned += 1
     return AuditResult(
         results=results,
-        objects_read=read,
-        objects_judged=judged,
+        objects_read=intake.read,
+        objects_judged=intake.judged,
         objects_folded=folded,
-        skipped_kinds=skipped,
-        tally=tally,
+        skipped_kinds=intake.skipped,
+        tally=tally.expand(),
         policies=policies.names,
         started=started,
         finished=time.time(),
@@ -257,21 +439,6 @@ def _top_owner(uid: str, owners_of: Mapping[str, str], seen: Mapping[str, Any]) 
         uid = owners_of[uid]
         hops += 1
     return uid
-
-
-def _count(
-    tally: PolicyTally, outcomes: Mapping[str, Status], violations: Iterable[Violation], namespace: str
-) -> None:
-    for policy, status in outcomes.items():
-        tally.matched[policy, namespace] += 1
-        if status is Status.FAIL:
-            tally.failed[policy, namespace] += 1
-        elif status is Status.ERROR:
-            tally.errors[policy, namespace] += 1
-    for v in violations:
-        if v.policy not in outcomes:  # the podgate-input pseudo-policy
-            tally.matched[v.policy, namespace] += 0
-        tally.violations[v.policy, namespace, Finding.of(v).action] += 1
 
 
 def _kind(located: Located) -> str:

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from docker_image import digest as _digest
 from docker_image import reference as _reference
+from docker_image import regexp as _regexps
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,35 @@ def parse_image(text: str) -> ImageRef:
 def _parse(text: str) -> ImageRef:
     if not text or text != text.strip():
         raise ImageReferenceError(f"invalid image reference {text!r}: empty or surrounded by white space")
+    # Fast path for `name:tag`: the name (a handful per registry path, shared by every tag of every
+    # build) is parsed once by the library and cached, the tag checked with the library's own pattern.
+    # By the grammar (name [":" tag] ["@" digest]) a valid name plus a valid tag is a valid reference;
+    # anything else, and every error, goes through the full parse (tests/test_images_fast.py compares).
+    if "@" not in text:
+        colon = text.rfind(":")
+        if colon > text.rfind("/"):
+            tag = text[colon + 1 :]
+            if tag.isascii() and _TAG.match(tag):
+                named = _parse_name(text[:colon])
+                if named is not None:
+                    return ImageRef(named.registry, named.repository, tag, None)
+    return _parse_with_library(text)
+
+
+_TAG = _regexps.ImageRegexps.ANCHORED_TAG_REGEXP
+
+
+@lru_cache(maxsize=4096)
+def _parse_name(name: str) -> ImageRef | None:
+    """A reference without tag or digest, or None when the library refuses it (the caller re-parses)."""
+    try:
+        ref = _parse_with_library(name)
+    except ImageReferenceError:
+        return None
+    return ref if ref.tag is None and ref.digest is None else None
+
+
+def _parse_with_library(text: str) -> ImageRef:
     try:
         ref = _reference.Reference.parse_normalized_named(text)
     # (A malformed digest raises the digest module's InvalidDigest, which is not an InvalidReference.)

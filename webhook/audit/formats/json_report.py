@@ -1,22 +1,34 @@
-"""`-o json`: the whole result, with its evidence and an integrity block (digest, optional signature)."""
+"""`-o json`: the whole result, with its evidence and an integrity block (digest, optional signature).
+
+Written as a stream (`write`): the per-object results, the bulk of a large report, are encoded one at a
+time, so the report is never held whole in memory. The bytes are exactly those of encoding the whole
+document at once (orjson, two-space indent), and the digest is that of its canonical form
+(evidence.canonical), computed over the same pieces. With `--sign-key`, the canonical bytes are
+gathered to be signed (Ed25519 signs a whole message, not a digest).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import io
+from typing import IO, Any
+
+import orjson
 
 from ... import __version__
 from ..run import SEVERITY, AuditResult
+from ._streaming import PLACEHOLDER, around, write_indented_list
 from .context import ReportContext
 
 
-def document(context: ReportContext) -> dict[str, Any]:
+def document(context: ReportContext, *, results: bool = True) -> dict[str, Any]:
     result = context.result
     report: dict[str, Any] = {
         "apiVersion": "podgate.io/v1alpha1",
         "kind": "AuditReport",
         "evidence": {"tool": {"name": "podgate", "version": __version__}, **context.evidence},
         "summary": summary(result),
-        "results": [r.as_dict() for r in sorted(result.results, key=lambda r: (r.namespace, r.ref))],
+        "results": [r.as_dict() for r in _ordered(result)] if results else PLACEHOLDER,
         "notes": list(result.notes),
     }
     if result.compare:
@@ -26,6 +38,10 @@ def document(context: ReportContext) -> dict[str, Any]:
             "stillFailing": sorted(r.ref for r in result.still_failing()),
         }
     return report
+
+
+def _ordered(result: AuditResult) -> list[Any]:
+    return sorted(result.results, key=lambda r: (r.namespace, r.ref))
 
 
 def summary(result: AuditResult) -> dict[str, Any]:
@@ -56,10 +72,42 @@ def summary(result: AuditResult) -> dict[str, Any]:
     }
 
 
+def write(context: ReportContext, out: IO[bytes]) -> None:
+    """Write the sealed report to `out`, one result at a time."""
+    from ..evidence import INTEGRITY, integrity_block
+
+    head = document(context, results=False)
+    results = _ordered(context.result)
+    shared: dict[int, dict[str, Any]] = {}  # one dict per distinct (interned) finding
+
+    # 1. The digest (and signature) over the canonical form: sorted keys, no spaces.
+    before, after = around(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
+    digest = hashlib.sha256()
+    signed: list[bytes] | None = [] if context.extra.get("signing_key") is not None else None
+
+    def feed(chunk: bytes) -> None:
+        digest.update(chunk)
+        if signed is not None:
+            signed.append(chunk)
+
+    feed(before + b"[")
+    for i, r in enumerate(results):
+        if i:
+            feed(b",")
+        feed(orjson.dumps(r.as_dict(shared), option=orjson.OPT_SORT_KEYS))
+    feed(b"]" + after)
+    head[INTEGRITY] = integrity_block(
+        digest.hexdigest(), b"".join(signed) if signed is not None else None, context.extra.get("signing_key")
+    )
+    signed = None
+
+    # 2. The report as people read it: two-space indent.
+    pretty = (orjson.dumps(r.as_dict(shared), option=orjson.OPT_INDENT_2) for r in results)
+    write_indented_list(out, orjson.dumps(head, option=orjson.OPT_INDENT_2), pretty)
+    out.write(b"\n")
+
+
 def render(context: ReportContext) -> str:
-    import orjson
-
-    from ..evidence import seal
-
-    sealed = seal(document(context), context.extra.get("signing_key"))
-    return orjson.dumps(sealed, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
+    buffer = io.BytesIO()
+    write(context, buffer)
+    return buffer.getvalue().decode("utf-8")

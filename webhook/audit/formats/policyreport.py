@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any
 
 import yaml
@@ -41,17 +43,19 @@ def reports(context: ReportContext) -> list[dict[str, Any]]:
     namespaces = sorted({ns for (_, ns) in result.tally.matched} | set(failing))
     documents = []
     for namespace in namespaces:
-        entries = [
-            _entry(r, f, seconds)
+        found = [
+            (r, f)
             for r in failing.get(namespace, [])
             for f in sorted(r.findings, key=lambda f: -SEVERITY[f.action])
         ]
-        entries.sort(key=lambda e: -SEVERITY[e["properties"]["action"]])
-        summary = Counter(e["result"] for e in entries)
+        found.sort(key=lambda pair: -SEVERITY[pair[1].action])  # stable: strongest first, then in order
+        summary = Counter(RESULTS[f.action] for _, f in found)
         matched = sum(n for (_, ns), n in result.tally.matched.items() if ns == namespace)
         failed = sum(n for (_, ns), n in result.tally.failed.items() if ns == namespace)
         errors = sum(n for (_, ns), n in result.tally.errors.items() if ns == namespace)
-        kept = _cap(entries, context.max_results_per_report, context.max_bytes_per_report)
+        # Only what the cap can keep is built: a namespace of 10,000 failing pods costs 500 entries.
+        candidates = (_entry(r, f, seconds) for r, f in found[: context.max_results_per_report])
+        kept = _cap(candidates, context.max_results_per_report, context.max_bytes_per_report)
         metadata: dict[str, Any] = {
             "name": REPORT_NAME,
             "labels": {"app.kubernetes.io/managed-by": "podgate"},
@@ -62,8 +66,8 @@ def reports(context: ReportContext) -> list[dict[str, Any]]:
         }
         if namespace:
             metadata["namespace"] = namespace
-        if len(kept) < len(entries):
-            metadata["annotations"]["podgate.io/omitted-results"] = str(len(entries) - len(kept))
+        if len(kept) < len(found):
+            metadata["annotations"]["podgate.io/omitted-results"] = str(len(found) - len(kept))
         documents.append(
             {
                 "apiVersion": "wgpolicyk8s.io/v1alpha2",
@@ -83,7 +87,11 @@ def reports(context: ReportContext) -> list[dict[str, Any]]:
 
 
 def render(context: ReportContext) -> str:
-    return yaml.safe_dump_all(reports(context), sort_keys=False, allow_unicode=True, width=1000)
+    # The C emitter (libyaml) when PyYAML has it: the same YAML, ~10x faster than the Python one.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return str(
+        yaml.dump_all(reports(context), Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000)
+    )
 
 
 def _entry(r: ObjectResult, f: Finding, seconds: int) -> dict[str, Any]:
@@ -107,10 +115,10 @@ def _entry(r: ObjectResult, f: Finding, seconds: int) -> dict[str, Any]:
     }
 
 
-def _cap(entries: list[dict[str, Any]], max_results: int, max_bytes: int) -> list[dict[str, Any]]:
+def _cap(entries: Iterable[dict[str, Any]], max_results: int, max_bytes: int) -> list[dict[str, Any]]:
     kept: list[dict[str, Any]] = []
     size = 2048  # metadata, summary and YAML overhead
-    for entry in entries[:max_results]:
+    for entry in islice(entries, max_results):
         size += len(json.dumps(entry)) + 64
         if size > max_bytes:
             break

@@ -7,26 +7,31 @@ object starts (YAML); objects read from stdin or a cluster get a logical locatio
 from __future__ import annotations
 
 import hashlib
-import json
+import io
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import orjson
 
 from ... import __version__
 from ..run import Finding, ObjectResult
+from ._streaming import PLACEHOLDER, write_indented_list
 from .context import ReportContext
 
 LEVELS = {"Deny": "error", "Warn": "warning", "Audit": "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def render(context: ReportContext) -> str:
-    result = context.result
+def write(context: ReportContext, out: IO[bytes]) -> None:
+    """Write the log to `out`, one result at a time (a result per violation: the bulk of a large log)."""
+    failing = sorted(context.result.failing, key=lambda r: (r.file or "", r.line or 0, r.ref))
     rules: dict[str, dict[str, Any]] = {}
-    results = []
-    for r in sorted(result.failing, key=lambda r: (r.file or "", r.line or 0, r.ref)):
+    index: dict[str, int] = {}
+    for r in failing:
         for f in r.findings:
             rule_id = f"{f.policy}/{f.rule}"
             if rule_id not in rules:
+                index[rule_id] = len(rules)
                 rules[rule_id] = {
                     "id": rule_id,
                     "name": f.rule,
@@ -35,7 +40,6 @@ def render(context: ReportContext) -> str:
                     "defaultConfiguration": {"level": LEVELS[f.action]},
                     "properties": {"policy": f.policy, "actions": list(f.actions)},
                 }
-            results.append(_result(r, f, rule_id, list(rules).index(rule_id)))
     log = {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -50,11 +54,29 @@ def render(context: ReportContext) -> str:
                 },
                 "invocations": [_invocation(context)],
                 "properties": {"policySetDigest": context.evidence.get("policySet", {}).get("digest")},
-                "results": results,
+                "results": PLACEHOLDER,
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    results = (
+        _encode(_result(r, f, f"{f.policy}/{f.rule}", index[f"{f.policy}/{f.rule}"]))
+        for r in failing
+        for f in r.findings
+    )
+    write_indented_list(out, _encode(log), results)
+    out.write(b"\n")
+
+
+def render(context: ReportContext) -> str:
+    buffer = io.BytesIO()
+    write(context, buffer)
+    return buffer.getvalue().decode("utf-8")
+
+
+def _encode(data: Any) -> bytes:
+    # orjson writes what json.dumps(data, indent=2, ensure_ascii=False) writes for this data (strings
+    # and integers), ~20x faster than the pure-Python indenting encoder; the tests compare the two.
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
 
 
 def _result(r: ObjectResult, f: Finding, rule_id: str, rule_index: int) -> dict[str, Any]:
