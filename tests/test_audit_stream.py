@@ -1,4 +1,5 @@
-"""Manifests and dumps are read object by object: JSON through ijson, YAML through parser events."""
+"""Manifests and dumps are read object by object: JSON item by item through the stdlib scanner, YAML
+through parser events."""
 
 from __future__ import annotations
 
