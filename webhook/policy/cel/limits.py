@@ -32,52 +32,43 @@ def comprehension_depth(source: str) -> int:
     """The deepest nesting of comprehension macros in `source` (string literals skipped)."""
     depth = deepest = 0
     stack: list[bool] = []  # per open parenthesis: does it open a comprehension?
-    i, n = 0, len(source)
-    while i < n:
-        c = source[i]
-        if c in "'\"":
-            i = skip_string(source, i)
-            continue
-        if c in "rRbB" and i + 1 < n and source[i + 1] in "'\"" and not ident_char(source, i - 1):
-            i = skip_string(source, i + 1, raw=c in "rR")
-            continue
-        if c.isalpha() or c == "_":
-            j = i
-            while j < n and (source[j].isalnum() or source[j] == "_"):
-                j += 1
-            word = source[i:j]
-            k = j
-            while k < n and source[k].isspace():
-                k += 1
-            is_member = previous_non_space(source, i) == "."
-            if word in COMPREHENSIONS and is_member and k < n and source[k] == "(":
-                stack.append(True)
-                depth += 1
-                deepest = max(deepest, depth)
-                i = k + 1
-                continue
-            i = j
-            continue
-        if c == "(":
-            stack.append(False)
-        elif c == ")" and stack and stack.pop():
+    tokens = [token for _, token in code_tokens(source)]
+    for t, token in enumerate(tokens):
+        if token == "(":
+            opens = t >= 2 and tokens[t - 1] in COMPREHENSIONS and tokens[t - 2] == "."
+            stack.append(opens)
+            depth += opens
+            deepest = max(deepest, depth)
+        elif token == ")" and stack and stack.pop():
             depth -= 1
-        i += 1
     return deepest
 
 
-def ident_char(source: str, i: int) -> bool:
-    return i >= 0 and (source[i].isalnum() or source[i] == "_")
+def code_tokens(source: str) -> list[tuple[int, str]]:
+    """`source` as CEL's lexer sees it, roughly, as (offset, token): identifiers, string literals
+    (quotes, prefix and all) and single characters, spaces dropped. Enough to find macros and
+    `variables.<name>` references without mistaking text inside a string for code."""
+    tokens: list[tuple[int, str]] = []
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c.isspace():
+            i += 1
+            continue
+        j = i + 1
+        if c in "'\"":
+            j = _past_string(source, i)
+        elif c in "rRbB" and j < n and source[j] in "'\"":
+            j = _past_string(source, j, raw=c in "rR")
+        elif c.isalpha() or c == "_":
+            while j < n and (source[j].isalnum() or source[j] == "_"):
+                j += 1
+        tokens.append((i, source[i:j]))
+        i = j
+    return tokens
 
 
-def previous_non_space(source: str, i: int) -> str:
-    i -= 1
-    while i >= 0 and source[i].isspace():
-        i -= 1
-    return source[i] if i >= 0 else ""
-
-
-def skip_string(source: str, i: int, raw: bool = False) -> int:
+def _past_string(source: str, i: int, raw: bool = False) -> int:
     """The index just past the string literal opening at `i` (an unterminated one ends the text)."""
     quote = source[i]
     delimiter = quote * 3 if source.startswith(quote * 3, i) else quote

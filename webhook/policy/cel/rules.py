@@ -38,11 +38,9 @@ from .limits import (
     MAX_EXPRESSION_LENGTH,
     MAX_ITERATIONS,
     MAX_RULE_SECONDS,
+    code_tokens,
     comprehension_depth,
-    ident_char,
     longest_collection,
-    previous_non_space,
-    skip_string,
 )
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
@@ -387,43 +385,17 @@ def _rewrite_variables(source: str, bound: Mapping[str, str]) -> str | None:
     """`source` with each `variables.<name>` of `bound` replaced by its identifier (string literals
     skipped), or None if `variables` appears other than as `variables.<field>`."""
     out: list[str] = []
-    i, n, copied = 0, len(source), 0
-    while i < n:
-        c = source[i]
-        if c in "'\"":
-            i = skip_string(source, i)
+    copied = 0
+    tokens = [*code_tokens(source), (len(source), "")]  # an end marker: no lookahead runs off
+    for t, (offset, token) in enumerate(tokens[:-1]):
+        if token != "variables" or (t and tokens[t - 1][1] == "."):
             continue
-        if c in "rRbB" and i + 1 < n and source[i + 1] in "'\"" and not ident_char(source, i - 1):
-            i = skip_string(source, i + 1, raw=c in "rR")
-            continue
-        if c.isalpha() or c == "_":
-            j = i
-            while j < n and (source[j].isalnum() or source[j] == "_"):
-                j += 1
-            if source[i:j] == "variables" and previous_non_space(source, i) != ".":
-                k = j
-                while k < n and source[k].isspace():
-                    k += 1
-                if k >= n or source[k] != ".":
-                    return None
-                k += 1
-                while k < n and source[k].isspace():
-                    k += 1
-                m = k
-                while m < n and (source[m].isalnum() or source[m] == "_"):
-                    m += 1
-                if m == k:
-                    return None
-                name = source[k:m]
-                if name in bound:
-                    out.append(source[copied:i])
-                    out.append(bound[name])
-                    copied = m
-                i = m
-                continue
-            i = j
-            continue
-        i += 1
+        (_, dot), (name_at, name) = tokens[t + 1], tokens[t + 2] if t + 2 < len(tokens) else tokens[-1]
+        if dot != "." or not (name[:1].isalpha() or name[:1] == "_"):
+            return None
+        if name in bound:
+            out += [source[copied:offset], bound[name]]
+            copied = name_at + len(name)
     out.append(source[copied:])
     return "".join(out)
 
