@@ -13,51 +13,14 @@ import warnings
 from typing import Any
 
 import pytest
-import yaml
 from conftest import pod
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vap_helpers import agree, both
 
-from webhook.policy import PolicySet, Request, evaluate, load_policy_text
 from webhook.policy.cel.library import admission_env
-from webhook.policy.document import PolicyDocument
-from webhook.policy.vap.exporter import export_documents
 from webhook.policy.vap.translators import Untranslatable
 from webhook.policy.vap.translators.network_labels import re2_fullmatch
-
-HEADER = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: p}
-spec:
-  description: d
-  remediation: r
-  rules:
-"""
-
-
-def both(rule: str) -> tuple[PolicySet, PolicySet, list[str]]:
-    """podgate's policy with this one rule, its export read back, and what the export left out."""
-    text = HEADER + rule
-    result = export_documents([PolicyDocument.model_validate(yaml.safe_load(text))])
-    native = (
-        load_policy_text(yaml.safe_dump_all(result.documents), "exported.yaml") if result.documents else None
-    )
-    return load_policy_text(text, "p.yaml"), native, result.left_out  # type: ignore[return-value]
-
-
-def decide(policies: PolicySet, obj: dict[str, Any]) -> bool:
-    request = Request(
-        object=obj, namespace="default", namespace_labels={"kubernetes.io/metadata.name": "default"}
-    )
-    return evaluate(policies, request).allowed
-
-
-def agree(rule: str, objects: list[dict[str, Any]]) -> None:
-    ours, native, left_out = both(rule)
-    assert native is not None and not [x for x in left_out if "UPDATE" not in x], left_out
-    for obj in objects:
-        assert decide(native, obj) == decide(ours, obj), json.dumps(obj)
 
 
 def labelled(labels: Any) -> dict[str, Any]:

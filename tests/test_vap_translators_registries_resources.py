@@ -11,8 +11,6 @@ resources, init and ephemeral containers. Parameters without an exact translatio
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import pytest
@@ -20,8 +18,9 @@ import yaml
 from conftest import pod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vap_helpers import HEADER, agree, both, decide
 
-from webhook.policy import PolicySet, Request, evaluate, load_policy_text
+from webhook.policy import Request, evaluate
 from webhook.policy.cel.library import admission_env
 from webhook.policy.checks.resource_limits import _ratio_exceeded
 from webhook.policy.document import PolicyDocument
@@ -30,43 +29,6 @@ from webhook.policy.quantity import parse_quantity
 from webhook.policy.vap.exporter import export_documents
 from webhook.policy.vap.translators.resource_limits import as_quantity, valid
 from webhook.policy.vap.translators.trusted_registries import IMAGE_REFERENCES
-
-HEADER = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: p}
-spec:
-  description: d
-  remediation: r
-  rules:
-"""
-
-
-@functools.lru_cache(maxsize=64)  # the generated-pod tests judge many objects with each rule
-def both(rule: str) -> tuple[PolicySet, PolicySet | None, list[str]]:
-    """podgate's policy with this one rule, its export read back (None if nothing), what was left out."""
-    text = HEADER + rule
-    result = export_documents([PolicyDocument.model_validate(yaml.safe_load(text))])
-    native = (
-        load_policy_text(yaml.safe_dump_all(result.documents), "exported.yaml") if result.documents else None
-    )
-    return load_policy_text(text, "p.yaml"), native, result.left_out
-
-
-def decide(policies: PolicySet, obj: dict[str, Any]) -> tuple[bool, int]:
-    request = Request(
-        object=obj, namespace="default", namespace_labels={"kubernetes.io/metadata.name": "default"}
-    )
-    decision = evaluate(policies, request)
-    return decision.allowed, len(decision.notes)
-
-
-def agree(rule: str, objects: list[dict[str, Any]]) -> None:
-    ours, native, left_out = both(rule)
-    assert native is not None and not [x for x in left_out if "UPDATE" not in x], left_out
-    for obj in objects:
-        assert decide(native, obj) == decide(ours, obj), json.dumps(obj)[:2000]
-
 
 # --- image references ------------------------------------------------------------------------------
 
