@@ -28,6 +28,7 @@ import yaml
 from ..inputs import InputError, manifest_files
 from ..policy.yamlio import StrictLoader, describe_yaml_error
 from ._yaml_build import EventBuilder
+from .split import DeferredItem, parse_item, rest_of_list, split_list
 
 CHUNK = 64 * 1024
 JSON_CHUNK = 1024 * 1024  # text decoded per read: large, so few values straddle a read and are decoded twice
@@ -89,11 +90,18 @@ class HashingReader(io.RawIOBase):
 
 
 def read_sources(
-    paths: Iterable[str], *, stdin: BinaryIO | None = None, digests: list[SourceDigest] | None = None
+    paths: Iterable[str],
+    *,
+    stdin: BinaryIO | None = None,
+    digests: list[SourceDigest] | None = None,
+    split: bool = False,
 ) -> Iterator[Located]:
     """Every object in `paths` ("-" is stdin; directories are walked), in order, streamed.
 
     When `digests` is given, one SourceDigest per source is appended once that source is fully read.
+    With `split`, a file holding a kubectl-shaped YAML List is read whole and its items are yielded as
+    text (`DeferredItem`), to be parsed where they are judged (see split.py); a caller that gets
+    `SplitUnsound` must read the sources again without `split`.
     """
     for source in manifest_files(paths):
         if source == "-":
@@ -105,7 +113,7 @@ def read_sources(
         except OSError as exc:
             raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
         with handle:
-            yield from _read_one(source, handle, digests)
+            yield from _read_one(source, handle, digests, split)
 
 
 def _stdin_bytes() -> BinaryIO:
@@ -114,16 +122,56 @@ def _stdin_bytes() -> BinaryIO:
     return sys.stdin.buffer
 
 
-def _read_one(source: str, raw: BinaryIO, digests: list[SourceDigest] | None) -> Iterator[Located]:
+def _read_one(
+    source: str, raw: BinaryIO, digests: list[SourceDigest] | None, split: bool = False
+) -> Iterator[Located]:
     reader = HashingReader(raw)
-    buffered = io.BufferedReader(reader, CHUNK)
-    if _looks_like_json(buffered):
+    buffered: io.BufferedReader = io.BufferedReader(reader, CHUNK)
+    cut = None
+    if split:
+        data = buffered.read()  # every byte, hashed: the pieces are cut from the whole text
+        buffered = io.BufferedReader(io.BytesIO(data), CHUNK)
+        cut = None if _looks_like_json(buffered) else _split_yaml_list(source, data)
+    if cut is not None:
+        yield from _deferred_items(source, cut)
+    elif _looks_like_json(buffered):
         yield from json_objects(buffered, source)
     else:
         yield from yaml_objects(io.TextIOWrapper(buffered, encoding="utf-8"), source)
     reader.read_rest()
     if digests is not None:
         digests.append(SourceDigest(source, reader.digest.hexdigest(), reader.count))
+
+
+def _split_yaml_list(source: str, data: bytes) -> list[tuple[int, str]] | None:
+    """The pieces of a kubectl-shaped YAML List whose other keys read as a List; None otherwise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    cut = split_list(text)
+    if cut is None:
+        return None
+    pieces, without_items = cut
+    rest = rest_of_list(without_items)
+    if rest is None:
+        return None
+    try:
+        check_list_document(rest, source, 0)
+    except InputError:
+        return None  # the serial reader says so, after the items
+    return pieces
+
+
+def _deferred_items(source: str, pieces: list[tuple[int, str]]) -> Iterator[Located]:
+    for index, (line, text) in enumerate(pieces):
+        if "Namespace" in text or "\\" in text:
+            # Maybe a Namespace (a kind may be escaped in a quoted scalar): its labels must be known
+            # here, before the items that follow it are sent out, so it is parsed here.
+            obj, at = parse_item(text, line)
+            yield Located(source, 0, index, at, obj)
+        else:
+            yield Located(source, 0, index, None, DeferredItem(text, line))
 
 
 def _looks_like_json(stream: Any) -> bool:
