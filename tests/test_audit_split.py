@@ -13,7 +13,7 @@ import yaml
 from test_audit_parallel import generated_dump
 
 from webhook.audit import parallel
-from webhook.audit.split import DeferredItem, SplitUnsound, split_list
+from webhook.audit.split import DeferredItem, SplitUnsound, pieces, split_list
 from webhook.audit.stream import read_sources
 from webhook.cli import main
 from webhook.inputs import InputError
@@ -142,6 +142,8 @@ items:
       #!/bin/sh
       - x
     quoted: "one line"
+    schedule: '*/5 * * * *'
+    text: a & b * c
     single: 'it''s'
 kind: List
 metadata: {}
@@ -153,7 +155,7 @@ def test_block_scalars_comments_and_shapes_read_the_same(tmp_path: Path) -> None
     path.write_text(BLOCK_SCALARS)
     same_as_serial(path)
     cut = split_list(BLOCK_SCALARS)
-    assert cut is not None and [line for line, _ in cut[0]] == [4, 20, 23]
+    assert cut is not None and [line for line, _ in pieces(BLOCK_SCALARS, cut[0])] == [4, 20, 23]
     indented = BLOCK_SCALARS.replace("\n", "\n  ").replace("\n  items:", "\nitems:")
     indented = "\n".join(
         line[2:]
@@ -170,6 +172,8 @@ def test_block_scalars_comments_and_shapes_read_the_same(tmp_path: Path) -> None
     [
         "items:\n- a: 1\n\tb: 2\n",  # a tab in indentation
         "items:\n- &x {a: 1}\n- *x\n",  # anchors, aliases
+        "items:\n- a: &x 1\n  b: *x\n",  # anchors, aliases as values
+        "items:\n- a: !!str &x 1\n",  # an anchor after a tag
         "items:\n- <<: {a: 1}\n  b: 2\n",  # merge keys
         "%YAML 1.1\n---\nitems:\n- a: 1\n",  # directives
         "items:\n- a: 1\n---\nitems:\n- b: 2\n",  # two documents

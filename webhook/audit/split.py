@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,29 +50,47 @@ class DeferredItem:
         return parse_item(self.text, self.first_line)
 
 
-_OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029\ufeff]")  # YAML 1.1 line breaks besides \n; a BOM
-_UNSURE = re.compile(
-    r"^ *\t"  # a tab in indentation
-    r"|^(?:---|\.\.\.|%)"  # document markers, directives
-    r"|(?:^[ ]*(?:-[ ]+)*|:[ ]+|\?[ ]+|[\[{,][ ]*|![^\s]*[ ]+)[&*]"  # anchors, aliases (or look-alikes)
-    r"|<<",  # merge keys (or text that looks like one)
-    re.M,
-)
+_OTHER_BREAKS = "\r\x85\u2028\u2029\ufeff"  # YAML 1.1 line breaks besides \n; a byte-order mark
+_MARKERS = ("\n---", "\n...", "\n%")  # document markers, directives (at the start of a line)
+# What may come before an anchor or alias on its line (a node starts there); else `&`/`*` is text.
+_NODE_START = re.compile(r"(?:[ ]*(?:-[ ]+)*|.*(?::[ ]+|\?[ ]+|[\[{,][ ]*|![^\s]*[ ]+))")
+
+
+def _unsure(text: str) -> bool:
+    """Anything the cut could misread? Plain substring searches first: they run at memory speed."""
+    if any(c in text for c in _OTHER_BREAKS) or "<<" in text:  # other line breaks, merge keys
+        return True
+    if text.startswith(("---", "...", "%")) or any(m in text for m in _MARKERS):
+        return True
+    if "\t" in text and re.search(r"^ *\t", text, re.M):  # a tab in indentation
+        return True
+    for token in "&*":  # anchors, aliases (or text that looks like one)
+        at = text.find(token)
+        while at >= 0:
+            line_start = text.rfind("\n", 0, at) + 1
+            if _NODE_START.fullmatch(text, line_start, at):
+                return True
+            at = text.find(token, at + 1)
+    return False
+
+
 _ITEMS = re.compile(r"^items:[ ]*\n", re.M)
 _CONTENT = re.compile(r"^(?! *(?:#.*)?$)( *)(.?)", re.M)  # the first line that is not blank or a comment
 
 
-def split_list(text: str) -> tuple[list[tuple[int, str]], str] | None:
-    """The items of a kubectl-shaped List as (first line, text) pieces, and the text without them.
-
-    None when the text is not of that shape or holds anything the cut could misread.
+def split_list(text: str) -> tuple[list[int], str] | None:
+    """Where the items of a kubectl-shaped List start (offsets in `text`; the last is where `items`
+    ends), and the text without them. None when the text is not of that shape or holds anything the cut
+    could misread. The patterns start with a literal newline, which the regex engine scans for quickly.
     """
-    if _OTHER_BREAKS.search(text) or _UNSURE.search(text):
+    if _unsure(text):
         return None
-    found = list(_ITEMS.finditer(text))
-    if len(found) != 1:
+    if text.count("\nitems:") + text.startswith("items:") != 1:  # one line that starts with `items:`
         return None
-    start = found[0].end()
+    at = 0 if text.startswith("items:\n") else text.find("\nitems:\n") + 1
+    if at == 0 and not text.startswith("items:\n"):  # ... and it is `items:` alone
+        return None
+    start = at + len("items:\n")
     if "!" in text[:start]:  # maybe a tag on the root mapping: the serial reader would not stream it
         return None
     first = _CONTENT.search(text, start)
@@ -80,22 +98,25 @@ def split_list(text: str) -> tuple[list[tuple[int, str]], str] | None:
         return None
     indent = first.group(1)
     # The end of `items`: the first line neither deeper, nor an element, nor blank, nor a comment.
-    ended = re.compile(rf"^(?!{indent} |{indent}-(?: |$)| *(?:#.*)?$)", re.M).search(text, start)
-    end = len(text) if ended is None else ended.start()
+    ended = re.compile(rf"\n(?!{indent} |{indent}-(?: |\n)| *(?:#[^\n]*)?(?:\n|$))").search(text, start - 1)
+    end = len(text) if ended is None else ended.start() + 1
     if end < len(text) and text[end] == " ":  # the next top-level key must start a line
         return None
-    element = re.compile(rf"^{indent}-(?: |$)", re.M)
-    boundaries = [m.start() for m in element.finditer(text, start, end)]
+    element = re.compile(rf"\n{indent}-(?= |\n)")
+    boundaries = [m.start() + 1 for m in element.finditer(text, start - 1, end)]
     if not boundaries or boundaries[0] != first.start():
         return None
     boundaries.append(end)
-    pieces = []
+    return boundaries, text[: boundaries[0]] + text[end:]
+
+
+def pieces(text: str, boundaries: list[int]) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each item, cut as they are needed."""
     line = text.count("\n", 0, boundaries[0]) + 1
     for a, b in itertools.pairwise(boundaries):
         piece = text[a:b]
-        pieces.append((line, piece))
+        yield line, piece
         line += piece.count("\n")
-    return pieces, text[: boundaries[0]] + text[end:]
 
 
 def rest_of_list(without_items: str) -> dict[Any, Any] | None:

@@ -28,7 +28,7 @@ import yaml
 from ..inputs import InputError, manifest_files
 from ..policy.yamlio import StrictLoader, describe_yaml_error
 from ._yaml_build import EventBuilder
-from .split import DeferredItem, parse_item, rest_of_list, split_list
+from .split import DeferredItem, parse_item, pieces, rest_of_list, split_list
 
 CHUNK = 64 * 1024
 JSON_CHUNK = 1024 * 1024  # text decoded per read: large, so few values straddle a read and are decoded twice
@@ -126,16 +126,21 @@ def _read_one(
     source: str, raw: BinaryIO, digests: list[SourceDigest] | None, split: bool = False
 ) -> Iterator[Located]:
     reader = HashingReader(raw)
-    buffered: io.BufferedReader = io.BufferedReader(reader, CHUNK)
-    cut = None
-    if split:
-        data = buffered.read()  # every byte, hashed: the pieces are cut from the whole text
-        buffered = io.BufferedReader(io.BytesIO(data), CHUNK)
-        cut = None if _looks_like_json(buffered) else _split_yaml_list(source, data)
-    if cut is not None:
-        yield from _deferred_items(source, cut)
-    elif _looks_like_json(buffered):
+    buffered = io.BufferedReader(reader, CHUNK)
+    if _looks_like_json(buffered):
         yield from json_objects(buffered, source)
+    elif split:
+        data = buffered.read()  # every byte, hashed: the items are cut from the whole text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        boundaries = _split_yaml_list(source, text)
+        if boundaries is None:
+            yield from yaml_objects(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"), source)
+        else:
+            del data
+            yield from _deferred_items(source, text, boundaries)
     else:
         yield from yaml_objects(io.TextIOWrapper(buffered, encoding="utf-8"), source)
     reader.read_rest()
@@ -143,35 +148,28 @@ def _read_one(
         digests.append(SourceDigest(source, reader.digest.hexdigest(), reader.count))
 
 
-def _split_yaml_list(source: str, data: bytes) -> list[tuple[int, str]] | None:
-    """The pieces of a kubectl-shaped YAML List whose other keys read as a List; None otherwise."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _split_yaml_list(source: str, text: str) -> list[int] | None:
+    """Where the items of a kubectl-shaped YAML List start (see split.py); None to read it serially."""
     cut = split_list(text)
-    if cut is None:
-        return None
-    pieces, without_items = cut
-    rest = rest_of_list(without_items)
-    if rest is None:
+    rest = None if cut is None else rest_of_list(cut[1])
+    if cut is None or rest is None:
         return None
     try:
         check_list_document(rest, source, 0)
     except InputError:
         return None  # the serial reader says so, after the items
-    return pieces
+    return cut[0]
 
 
-def _deferred_items(source: str, pieces: list[tuple[int, str]]) -> Iterator[Located]:
-    for index, (line, text) in enumerate(pieces):
-        if "Namespace" in text or "\\" in text:
+def _deferred_items(source: str, text: str, boundaries: list[int]) -> Iterator[Located]:
+    for index, (line, piece) in enumerate(pieces(text, boundaries)):
+        if "Namespace" in piece or "\\" in piece:
             # Maybe a Namespace (a kind may be escaped in a quoted scalar): its labels must be known
             # here, before the items that follow it are sent out, so it is parsed here.
-            obj, at = parse_item(text, line)
+            obj, at = parse_item(piece, line)
             yield Located(source, 0, index, at, obj)
         else:
-            yield Located(source, 0, index, None, DeferredItem(text, line))
+            yield Located(source, 0, index, None, DeferredItem(piece, line))
 
 
 def _looks_like_json(stream: Any) -> bool:
