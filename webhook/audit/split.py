@@ -134,6 +134,9 @@ def rest_of_list(without_items: str) -> dict[Any, Any] | None:
     return rest
 
 
+_PLAIN: dict[str, Any] = {}  # resolved plain scalars, kept from item to item as the serial reader keeps them
+
+
 def parse_item(text: str, first_line: int) -> tuple[Any, int]:
     """One piece of `split_list`: its single element and that element's line; SplitUnsound otherwise."""
     loader = StrictLoader(text)
@@ -145,7 +148,7 @@ def parse_item(text: str, first_line: int) -> tuple[Any, int]:
         if type(start) is not yaml.SequenceStartEvent or start.tag is not None or start.anchor is not None:
             raise SplitUnsound("not a sequence")
         event = get()
-        obj = EventBuilder(loader).build(event)
+        obj = EventBuilder(loader, _PLAIN).build(event)
         if type(get()) is not yaml.SequenceEndEvent or type(get()) is not yaml.DocumentEndEvent:
             raise SplitUnsound("more than one element")
         if type(get()) is not yaml.StreamEndEvent:
