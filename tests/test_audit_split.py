@@ -269,3 +269,25 @@ def test_errors_and_misreads_give_the_serial_outcome(
     assert audit_report(tmp_path, path, "2", capsys) == serially
     if isinstance(serially, tuple):
         assert ": document 0: items[" in serially[1]
+
+
+def test_bytes_that_are_not_utf8_give_the_serial_error(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_bytes(b"kind: List\nitems:\n- kind: Pod\n  metadata: {name: \xff}\n")
+    errors = []
+    for split_it in (True, False):
+        with pytest.raises(InputError) as caught:
+            list(read_sources([str(path)], split=split_it))
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1] and "not UTF-8" in errors[0]
+
+
+def test_the_digest_covers_every_byte_when_split(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text(dump(generated_dump(5)))
+    digests: dict[bool, Any] = {}
+    for split_it in (True, False):
+        found: list[Any] = []
+        list(read_sources([str(path)], split=split_it, digests=found))
+        digests[split_it] = [(d.sha256, d.bytes) for d in found]
+    assert digests[True] == digests[False] and digests[True][0][1] == path.stat().st_size
