@@ -180,6 +180,7 @@ def test_block_scalars_comments_and_shapes_read_the_same(tmp_path: Path) -> None
         "items: [{a: 1}]\n",  # flow
         "items:\r\n- a: 1\r\n",  # other line breaks
         "!!map\nitems:\n- a: 1\n",  # a tag on the root
+        "{kind: List,\nitems:\n- kind: Pod\n  metadata: {name: a}\n}\n",  # a flow root: invalid serially
         "kind: List\nitems:\n  a: 1\n",  # not a sequence
         "items:\n  - a: 1\n b: 2\n",  # a line less indented than the sequence
     ],

@@ -93,6 +93,9 @@ def split_list(text: str) -> tuple[list[int], str] | None:
     start = at + len("items:\n")
     if "!" in text[:start]:  # maybe a tag on the root mapping: the serial reader would not stream it
         return None
+    root = _CONTENT.search(text)
+    if root is None or root.group(1) or not root.group(2).isalpha():
+        return None  # the root must be a block mapping at column 0 (in `{...}` block items are invalid)
     first = _CONTENT.search(text, start)
     if first is None or text[first.end(1) : first.end(1) + 2] not in ("- ", "-\n"):
         return None
