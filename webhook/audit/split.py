@@ -9,13 +9,13 @@ piece with the same reader (`parse_item`: the same events, builder and marks, li
 
 The cut is checked rather than trusted. Anything the splitter does not read the same way as the parser
 makes it decline the whole source (it is then read as before): other line breaks than \\n, tabs in
-indentation, directives, document markers, anchors, aliases, merge keys, a tag on the root, a flow
-`items`, a first line of `items` that is not an element. What remains is a line that starts an element
-but lies inside a multi-line quoted scalar or flow collection (libyaml does not check the indentation of
-their continuation lines): the piece before it then ends inside that scalar or collection and cannot
-parse. So any piece that does not parse to exactly one element, or whose object is not a Kubernetes
-object, raises `SplitUnsound`, and the caller runs the audit again with the sources read serially: the
-result, or the error message, is then exactly the serial one.
+indentation, directives, document markers, anchors, aliases, merge keys, a root that is not a block
+mapping at column 0 or has a tag, a flow `items`, a first line of `items` that is not an element. What
+remains is a line that starts an element but lies inside a multi-line quoted scalar or flow collection
+(libyaml does not check the indentation of their continuation lines): the piece before it then ends
+inside that scalar or collection and cannot parse. So any piece that does not parse to exactly one
+element, or whose object is not a Kubernetes object, raises `SplitUnsound`, and the caller runs the
+audit again with the sources read serially: the result, or the error message, is exactly the serial one.
 """
 
 from __future__ import annotations
