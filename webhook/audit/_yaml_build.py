@@ -55,10 +55,11 @@ class _Frame:
 class EventBuilder:
     """Builds one value per call from `loader`'s events; `anchors` live for the whole document."""
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, plain: dict[str, Any] | None = None) -> None:
         self.loader = loader
         self.anchors: dict[str, Any] = {}
-        self._plain: dict[str, Any] = {}  # plain scalar text -> its value (str, int, float, bool, None)
+        # plain scalar text -> its value (str, int, float, bool, None); may be shared between builders
+        self._plain: dict[str, Any] = {} if plain is None else plain
         self._first = frozenset(loader.yaml_implicit_resolvers)  # first characters of non-string scalars
 
     def build(self, event: Any = None) -> Any:

@@ -33,7 +33,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from ..policy import PolicySet
-from .run import RawFinding, Subject, Verdict, judge, judge_serially
+from .run import RawFinding, Subject, Verdict, judge, judge_serially, settle
+from .split import DeferredItem, SplitUnsound
 
 SERIAL_FIRST = 256  # objects judged in this process before any worker is started
 BATCH = 48  # objects per message: large enough to amortise a round trip, small enough to keep memory flat
@@ -60,8 +61,12 @@ def default_jobs() -> int:
 
 def judge_in_workers(
     subjects: Iterable[Subject], policies: PolicySet, old_policies: PolicySet | None, jobs: int
-) -> Iterator[tuple[Subject, Verdict]]:
-    """(subject, verdict) for every subject, in order, judged by `jobs` worker processes."""
+) -> Iterator[tuple[Subject, Verdict | None]]:
+    """(subject, verdict) for every subject, in order, judged by `jobs` worker processes.
+
+    A subject read as text (a `DeferredItem`) is parsed by the worker, which sends back what the intake
+    takes from an object (see `settle`); its verdict is None when it is not a pod-bearing kind.
+    """
     pending = iter(subjects)
     yield from judge_serially(islice(pending, SERIAL_FIRST), policies, old_policies)
     batch = list(islice(pending, BATCH))
@@ -88,11 +93,18 @@ def judge_in_workers(
         workers.stop()
 
 
-def _collect(worker: _Worker, batch: list[Subject]) -> Iterator[tuple[Subject, Verdict]]:
+def _collect(worker: _Worker, batch: list[Subject]) -> Iterator[tuple[Subject, Verdict | None]]:
     verdicts = worker.receive()
     if len(verdicts) != len(batch):
         raise AuditWorkerError(f"{worker.name} answered {len(verdicts)} verdicts for {len(batch)} objects")
-    for subject, (findings, before, outcomes, notes) in zip(batch, verdicts, strict=True):
+    for subject, (findings, before, outcomes, notes, settled) in zip(batch, verdicts, strict=True):
+        if settled is not None:  # a deferred item, parsed by the worker
+            kind, subject.line, judged, identity = settled
+            subject.kind = kind
+            if not judged:
+                yield subject, None
+                continue
+            subject.namespace, subject.name, subject.uid, subject.owner = identity
         yield subject, Verdict(findings, before, outcomes, notes)
 
 
@@ -134,6 +146,8 @@ class _Worker:
             status, value = self.verdicts.recv()
         except (EOFError, ConnectionResetError):
             raise AuditWorkerError(self._died()) from None
+        if status == "unsound":
+            raise SplitUnsound(value)
         if status == "error":
             raise AuditWorkerError(f"{self.name} failed: {value}")
         return list(value)
@@ -209,6 +223,9 @@ def _serve(
             verdicts.send(("ok", _judge_batch(batch, policies, old_policies)))
         except (BrokenPipeError, OSError):
             return
+        except SplitUnsound as exc:  # the parent reads the sources again, serially
+            verdicts.send(("unsound", str(exc)))
+            return
         except Exception as exc:  # reported by the parent, with what it was
             verdicts.send(("error", f"{type(exc).__name__}: {exc}"))
             return
@@ -219,11 +236,19 @@ def _judge_batch(
 ) -> list[tuple[Any, ...]]:
     # Identical findings (pods of one template) become one object, which pickle sends once per batch.
     same: dict[RawFinding, RawFinding] = {}
-    out = []
+    out: list[tuple[Any, ...]] = []
     for obj, labels in batch:
         subject = Subject("", "", "", "", "", "", None, None, obj, labels)
+        settled = None
+        if type(obj) is DeferredItem:
+            judged = settle(subject)
+            identity = (subject.namespace, subject.name, subject.uid, subject.owner)
+            settled = (subject.kind, subject.line, judged, identity)
+            if not judged:
+                out.append(((), None, (), (), settled))
+                continue
         verdict = judge(subject, policies, old_policies)
         findings = tuple([same.setdefault(f, f) for f in verdict.findings])
         before = None if verdict.before is None else tuple([same.setdefault(f, f) for f in verdict.before])
-        out.append((findings, before, verdict.outcomes, verdict.notes))
+        out.append((findings, before, verdict.outcomes, verdict.notes, settled))
     return out

@@ -24,6 +24,7 @@ from typing import Any
 from ..policy import PolicySet, Request, Status, evaluate
 from ..policy.podspec import POD_KINDS
 from ..policy.result import Action, Violation
+from .split import DeferredItem, SplitUnsound
 from .stream import Located
 
 SEVERITY: Mapping[Action, int] = {"Deny": 3, "Warn": 2, "Audit": 1}
@@ -226,7 +227,7 @@ class Subject:
     source: str
     file: str | None
     line: int | None
-    object: Mapping[str, Any] | None  # dropped once judged
+    object: Mapping[str, Any] | DeferredItem | None  # dropped once judged
     namespace_labels: Mapping[str, str] | None  # as known when the object was read
 
 
@@ -242,7 +243,9 @@ class Verdict:
 
 def judge(subject: Subject, policies: PolicySet, old_policies: PolicySet | None) -> Verdict:
     """Judge one object as the webhook would on CREATE (against both sets, when comparing)."""
-    request = Request(object=subject.object, operation="CREATE", namespace_labels=subject.namespace_labels)
+    obj = subject.object
+    assert not isinstance(obj, DeferredItem), "settled before it is judged"
+    request = Request(object=obj, operation="CREATE", namespace_labels=subject.namespace_labels)
     decision = evaluate(policies, request)
     before = None
     if old_policies is not None:
@@ -254,11 +257,42 @@ def judge(subject: Subject, policies: PolicySet, old_policies: PolicySet | None)
 
 def judge_serially(
     subjects: Iterable[Subject], policies: PolicySet, old_policies: PolicySet | None
-) -> Iterator[tuple[Subject, Verdict]]:
+) -> Iterator[tuple[Subject, Verdict | None]]:
+    """(subject, verdict); None for a deferred item that turned out not to be a pod-bearing kind."""
     for subject in subjects:
+        if type(subject.object) is DeferredItem and not settle(subject):
+            yield subject, None
+            continue
         verdict = judge(subject, policies, old_policies)
         subject.object = None
         yield subject, verdict
+
+
+def settle(subject: Subject) -> bool:
+    """Parse a subject read as text (a `DeferredItem`) and fill in what the intake takes from an object.
+
+    False when it is not a pod-bearing kind (`subject.kind` says which). Whatever goes wrong raises
+    `SplitUnsound`: the audit is then run again with the sources read serially, which says what it is.
+    """
+    item = subject.object
+    assert isinstance(item, DeferredItem)
+    try:
+        obj, line = item.parse()
+        kind = _kind(Located("", 0, None, line, obj))
+    except Exception as exc:
+        raise SplitUnsound(f"{subject.source}: {exc}") from None
+    subject.kind, subject.line = kind, line
+    if kind not in POD_KINDS:
+        subject.object = None
+        return False
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    subject.namespace = _text(metadata.get("namespace"))
+    subject.name = _text(metadata.get("name"))
+    subject.uid = _text(metadata.get("uid"))
+    subject.owner = _controller_uid(metadata)
+    subject.object = obj
+    subject.namespace_labels = (item.labels or {}).get(subject.namespace)
+    return True
 
 
 class _Intake:
@@ -272,12 +306,32 @@ class _Intake:
 
     def subjects(self, objects: Iterable[Located]) -> Iterator[Subject]:
         labels = self.labels
+        snapshot: dict[str, Mapping[str, str]] | None = None  # of `labels`, shared by deferred items
         for located in objects:
             self.read += 1
             obj = located.object
+            if type(obj) is DeferredItem:  # parsed where it is judged: settled there (see `settle`)
+                if snapshot is None:
+                    snapshot = dict(labels)
+                obj.labels = snapshot
+                self.judged += 1  # taken back, and the kind counted as skipped, if it is not a pod
+                yield Subject(
+                    kind="",
+                    namespace="",
+                    name="",
+                    uid="",
+                    owner="",
+                    source=located.where,
+                    file=None if located.source in ("-", "cluster") else located.source,
+                    line=None,
+                    object=obj,
+                    namespace_labels=None,
+                )
+                continue
             kind = _kind(located)
             if kind == "Namespace":
                 _remember_namespace_labels(obj, labels)
+                snapshot = None
             if kind not in POD_KINDS:
                 self.skipped[kind] += 1
                 continue
@@ -367,6 +421,10 @@ def audit(
 
     try:
         for subject, verdict in verdicts:
+            if verdict is None:  # a deferred item of another kind
+                intake.judged -= 1
+                intake.skipped[subject.kind] += 1
+                continue
             for note in verdict.notes:
                 notes.setdefault(note)
             findings = interner.findings(verdict.findings)

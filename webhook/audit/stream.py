@@ -28,6 +28,7 @@ import yaml
 from ..inputs import InputError, manifest_files
 from ..policy.yamlio import StrictLoader, describe_yaml_error
 from ._yaml_build import EventBuilder
+from .split import DeferredItem, parse_item, pieces, rest_of_list, split_list
 
 CHUNK = 64 * 1024
 JSON_CHUNK = 1024 * 1024  # text decoded per read: large, so few values straddle a read and are decoded twice
@@ -89,11 +90,18 @@ class HashingReader(io.RawIOBase):
 
 
 def read_sources(
-    paths: Iterable[str], *, stdin: BinaryIO | None = None, digests: list[SourceDigest] | None = None
+    paths: Iterable[str],
+    *,
+    stdin: BinaryIO | None = None,
+    digests: list[SourceDigest] | None = None,
+    split: bool = False,
 ) -> Iterator[Located]:
     """Every object in `paths` ("-" is stdin; directories are walked), in order, streamed.
 
     When `digests` is given, one SourceDigest per source is appended once that source is fully read.
+    With `split`, a file holding a kubectl-shaped YAML List is read whole and its items are yielded as
+    text (`DeferredItem`), to be parsed where they are judged (see split.py); a caller that gets
+    `SplitUnsound` must read the sources again without `split`.
     """
     for source in manifest_files(paths):
         if source == "-":
@@ -105,7 +113,7 @@ def read_sources(
         except OSError as exc:
             raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
         with handle:
-            yield from _read_one(source, handle, digests)
+            yield from _read_one(source, handle, digests, split)
 
 
 def _stdin_bytes() -> BinaryIO:
@@ -114,16 +122,54 @@ def _stdin_bytes() -> BinaryIO:
     return sys.stdin.buffer
 
 
-def _read_one(source: str, raw: BinaryIO, digests: list[SourceDigest] | None) -> Iterator[Located]:
+def _read_one(
+    source: str, raw: BinaryIO, digests: list[SourceDigest] | None, split: bool = False
+) -> Iterator[Located]:
     reader = HashingReader(raw)
     buffered = io.BufferedReader(reader, CHUNK)
     if _looks_like_json(buffered):
         yield from json_objects(buffered, source)
+    elif split:
+        data = buffered.read()  # every byte, hashed: the items are cut from the whole text
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        boundaries = _split_yaml_list(source, text)
+        if boundaries is None:
+            yield from yaml_objects(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"), source)
+        else:
+            del data
+            yield from _deferred_items(source, text, boundaries)
     else:
         yield from yaml_objects(io.TextIOWrapper(buffered, encoding="utf-8"), source)
     reader.read_rest()
     if digests is not None:
         digests.append(SourceDigest(source, reader.digest.hexdigest(), reader.count))
+
+
+def _split_yaml_list(source: str, text: str) -> list[int] | None:
+    """Where the items of a kubectl-shaped YAML List start (see split.py); None to read it serially."""
+    cut = split_list(text)
+    rest = None if cut is None else rest_of_list(cut[1])
+    if cut is None or rest is None:
+        return None
+    try:
+        check_list_document(rest, source, 0)
+    except InputError:
+        return None  # the serial reader says so, after the items
+    return cut[0]
+
+
+def _deferred_items(source: str, text: str, boundaries: list[int]) -> Iterator[Located]:
+    for index, (line, piece) in enumerate(pieces(text, boundaries)):
+        if "Namespace" in piece or "\\" in piece:
+            # Maybe a Namespace (a kind may be escaped in a quoted scalar): its labels must be known
+            # here, before the items that follow it are sent out, so it is parsed here.
+            obj, at = parse_item(piece, line)
+            yield Located(source, 0, index, at, obj)
+        else:
+            yield Located(source, 0, index, None, DeferredItem(piece, line))
 
 
 def _looks_like_json(stream: Any) -> bool:
