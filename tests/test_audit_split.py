@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_audit_parallel import generated_dump
 
-from webhook.audit import parallel
+from webhook.audit import parallel, stream
 from webhook.audit.split import DeferredItem, SplitUnsound, pieces, split_list
 from webhook.audit.stream import read_sources
 from webhook.cli import main
@@ -111,6 +111,15 @@ def test_generated_dumps_read_the_same(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(kubectl_list(generated_dump(40)), sort_keys=False))
     assert "&id001" in path.read_text()
     same_as_serial(path, deferred=False)  # anchors and aliases: read serially
+
+
+def test_a_file_larger_than_the_cap_streams_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A split file is held whole as text: past the cap it streams, so memory stays bounded.
+    path = write_dumps(tmp_path, 50)["yaml"]
+    monkeypatch.setattr(stream, "SPLIT_MAX_BYTES", path.stat().st_size - 1)
+    same_as_serial(path, deferred=False)
+    monkeypatch.setattr(stream, "SPLIT_MAX_BYTES", path.stat().st_size)
+    same_as_serial(path)
 
 
 BLOCK_SCALARS = """\

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ..policy.yamlio import StrictLoader, describe_yaml_error
 from ._yaml_build import EventBuilder
 from .split import DeferredItem, parse_item, pieces, rest_of_list, split_list
 
+SPLIT_MAX_BYTES = 64 * 1024 * 1024  # ~27,000 pods of `kubectl get -o yaml`
 CHUNK = 64 * 1024
 JSON_CHUNK = 1024 * 1024  # text decoded per read: large, so few values straddle a read and are decoded twice
 _scanstring: Any = json.decoder.scanstring  # type: ignore[attr-defined]
@@ -113,7 +115,10 @@ def read_sources(
         except OSError as exc:
             raise InputError(f"{source}: cannot read: {exc.strerror or exc}") from None
         with handle:
-            yield from _read_one(source, handle, digests, split)
+            # A split file is held whole as text; past SPLIT_MAX_BYTES it streams instead, so memory
+            # stays bounded whatever the size of the dump.
+            small = split and os.fstat(handle.fileno()).st_size <= SPLIT_MAX_BYTES
+            yield from _read_one(source, handle, digests, small)
 
 
 def _stdin_bytes() -> BinaryIO:
