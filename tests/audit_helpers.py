@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,18 @@ from conftest import POLICIES, pod
 NO_ROOT = POLICIES / "no-root.yaml"
 
 ROOT_OK = {"securityContext": {"runAsNonRoot": True}}
+
+
+@functools.cache
+def bench_audit() -> Any:
+    """bench/audit.py, for its realistic pods and kubectl-style dumps (loaded by path: bench/ is not a
+    package, and putting it on sys.path would let its modules shadow others)."""
+    path = Path(__file__).resolve().parent.parent / "bench" / "audit.py"
+    spec = importlib.util.spec_from_file_location("bench_audit", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def good_pod(name: str, namespace: str = "shop", **meta: Any) -> dict[str, Any]:

@@ -4,12 +4,12 @@ same objects, lines and places; anything the cut could misread falls back to the
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from audit_helpers import bench_audit
 from test_audit_parallel import generated_dump
 
 from webhook.audit import parallel, stream
@@ -20,8 +20,7 @@ from webhook.inputs import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMISSION = ROOT.parent / "shared" / "fixtures" / "admission"
-sys.path.insert(0, str(ROOT / "bench"))
-from audit import write_dumps  # noqa: E402 (the benchmark's kubectl-style dumps)
+write_dumps = bench_audit().write_dumps  # the benchmark's kubectl-style dumps
 
 
 @pytest.fixture(autouse=True)

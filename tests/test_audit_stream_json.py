@@ -6,7 +6,6 @@ input happen to end: the same values, the same strictness, and errors that name 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import random
@@ -14,25 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_helpers import bench_audit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from webhook.audit.stream import Located, SourceDigest, json_objects, read_sources
 from webhook.inputs import InputError
 
-
-def _bench_module() -> Any:
-    """bench/audit.py, for its realistic pods (loaded by path: bench/ is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_audit", Path(__file__).resolve().parent.parent / "bench" / "audit.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_pod = _bench_module().make_pod
+make_pod = bench_audit().make_pod
 
 
 class Cut(io.RawIOBase):

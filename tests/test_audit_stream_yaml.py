@@ -5,7 +5,6 @@ dumps, and YAML 1.1's tricky plain scalars; and errors that still name the item 
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import random
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from audit_helpers import bench_audit
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,18 +25,7 @@ from webhook.policy.yamlio import StrictLoader
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _bench_module() -> Any:
-    """bench/audit.py, for its realistic pods (loaded by path: bench/ is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_audit", Path(__file__).resolve().parent.parent / "bench" / "audit.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-make_pod = _bench_module().make_pod
+make_pod = bench_audit().make_pod
 
 
 def _read(text: str) -> list[Any]:
