@@ -72,9 +72,10 @@ def parse(text: str, source: str) -> list[K8sObject]:
             raise ManifestError(f"{source}: document {index}: not a Kubernetes object (no `kind`)")
         items = document.get("items") if str(document["kind"]).endswith("List") else None
         if isinstance(items, list):  # `kubectl get -o yaml` prints a List
-            found += [
-                K8sObject(f"{source}: document {index}: items[{i}]", item) for i, item in enumerate(items)
-            ]
+            for i, item in enumerate(items):
+                if not isinstance(item, dict):
+                    raise ManifestError(f"{source}: document {index}: items[{i}] is not an object")
+                found.append(K8sObject(f"{source}: document {index}: items[{i}]", item))
         else:
             found.append(K8sObject(f"{source}: document {index}", document))
     return found
