@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..inputs import InputError, objects_in_document
+from ..inputs import InputError, manifest_files, objects_in_document
 from ..policy import PolicyLoadError, PolicySet, Request, UserInfo, load_policies
 from ..policy.loader import validation_problems
 from ..policy.sessions import NAMED_ONLY_REQUESTS
@@ -51,10 +51,8 @@ def discover(paths: Iterable[str]) -> Iterator[Path]:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in file.relative_to(path).parts)
-                if file.suffix in SUITE_SUFFIXES and file.is_file() and not hidden and _is_suite(file):
-                    yield file
+            found = (Path(file) for file in manifest_files([given]))  # sorted, hidden parts skipped
+            yield from (file for file in found if file.suffix in SUITE_SUFFIXES and _is_suite(file))
         else:
             yield path
 
