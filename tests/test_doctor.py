@@ -327,6 +327,7 @@ def test_cli_checks_the_given_certificate_when_no_secret_is_rendered(
         (["doctor", "nowhere.yaml"], "nowhere.yaml: no such file or directory"),
         (["doctor", "BAD"], "document 0: not a Kubernetes object"),
         (["doctor", "LIST"], "LIST: document 0: items[1] is not an object"),
+        (["doctor", "BIN"], "BIN: not UTF-8 text (byte 0)"),
     ],
 )
 def test_cli_usage_errors(
@@ -338,6 +339,7 @@ def test_cli_usage_errors(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "BAD").write_text("- just a list\n")
+    (tmp_path / "BIN").write_bytes(b"\xff\xfe")
     (tmp_path / "LIST").write_text('{"kind": "List", "items": [{"kind": "Pod"}, 1]}\n')
     assert main(argv) == 2
     assert message in capsys.readouterr().err

@@ -91,9 +91,18 @@ def read_objects(paths: Iterable[str], *, stdin_text: str | None = None) -> list
             objects += parse(kustomize(path), str(path))
         elif path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
-                objects += parse(file.read_text(encoding="utf-8"), str(file))
+                objects += parse(_read(file), str(file))
         elif path.is_file():
-            objects += parse(path.read_text(encoding="utf-8"), str(path))
+            objects += parse(_read(path), str(path))
         else:
             raise ManifestError(f"{given}: no such file or directory")
     return objects
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start})") from None
