@@ -145,6 +145,7 @@ def test_input_errors_exit_2_naming_file_and_document(
     assert code == 2
     assert message in err and "Traceback" not in err
     assert "DENIED" in out  # the readable files were still judged
+    assert out.endswith("denied; 1 input error (below)\n")  # the total says it is not the whole input
 
 
 def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

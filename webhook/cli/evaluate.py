@@ -89,7 +89,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     else:
         total = counts["allowed"] + counts["denied"]
         out.write(f"{total} object{'s' if total != 1 else ''}: {counts['allowed']} allowed, ")
-        out.write(f"{counts['denied']} denied\n")
+        unread = f"; {len(errors)} input error{'s' if len(errors) != 1 else ''} (below)" if errors else ""
+        out.write(f"{counts['denied']} denied{unread}\n")
     if errors:
         raise UsageError("\n".join(errors))
     return ExitCode.FAILED if counts["denied"] else ExitCode.OK
