@@ -1,4 +1,6 @@
-"""Builders shared by the audit tests: objects with owners, dumps, and test policy sets in tmp dirs."""
+"""Builders shared by the audit tests: objects with owners, dumps, and test policy sets in tmp dirs; the
+fixtures of the worker tests (`--jobs N`), which a test module takes in as module attributes (see
+test_audit_parallel.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,29 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import POLICIES, pod
+
+from webhook.audit import parallel
 
 NO_ROOT = POLICIES / "no-root.yaml"
 
 ROOT_OK = {"securityContext": {"runAsNonRoot": True}}
+
+
+@pytest.fixture(name="workers_allowed", autouse=True)  # named: a module takes it in under another name
+def workers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Threads other tests left running must not turn the worker tests serial (tests that mean otherwise
+    patch `active_count` again)."""
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
+
+
+@pytest.fixture(name="small_batches")
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers start after 5 objects and take 7 at a time: many batches, round robin, from few objects;
+    most items are parsed by the workers."""
+    monkeypatch.setattr(parallel, "SERIAL_FIRST", 5)
+    monkeypatch.setattr(parallel, "BATCH", 7)
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import audit_helpers
 import orjson
 import pytest
 from audit_helpers import bad_pod, good_pod, owned_by, templated, write_policy
@@ -29,18 +30,10 @@ from webhook.cli import main
 from webhook.inputs import InputError
 from webhook.policy import load_policies
 
-
-@pytest.fixture(autouse=True)
-def _workers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Threads other tests left running must not turn these tests serial (tests below say otherwise)."""
-    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
-
-
-@pytest.fixture
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers start after 5 objects and take 7 at a time: many batches, round robin, from few objects."""
-    monkeypatch.setattr(parallel, "SERIAL_FIRST", 5)
-    monkeypatch.setattr(parallel, "BATCH", 7)
+# The worker tests' fixtures from audit_helpers (named there, so found here under their own names);
+# `workers_allowed` applies to every test here: threads other tests left running must not turn these
+# tests serial (tests below that mean otherwise patch `active_count` again).
+_workers_allowed, _small_batches = audit_helpers.workers_allowed, audit_helpers.small_batches
 
 
 def generated_dump(n: int) -> list[dict[str, Any]]:

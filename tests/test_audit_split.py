@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import audit_helpers
 import pytest
 import yaml
 from audit_helpers import bench_audit
 from test_audit_parallel import generated_dump
 
-from webhook.audit import parallel, stream
+from webhook.audit import stream
 from webhook.audit.split import DeferredItem, SplitUnsound, pieces, split_list
 from webhook.audit.stream import read_sources
 from webhook.cli import main
@@ -23,16 +24,10 @@ ADMISSION = ROOT.parent / "shared" / "fixtures" / "admission"
 write_dumps = bench_audit().write_dumps  # the benchmark's kubectl-style dumps
 
 
-@pytest.fixture(autouse=True)
-def _workers_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
-
-
-@pytest.fixture
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers start after 5 objects and take 7 at a time: most items are parsed by the workers."""
-    monkeypatch.setattr(parallel, "SERIAL_FIRST", 5)
-    monkeypatch.setattr(parallel, "BATCH", 7)
+# The worker tests' fixtures from audit_helpers (named there, so found here under their own names);
+# `workers_allowed` applies to every test here: threads other tests left running must not turn these
+# tests serial (tests below that mean otherwise patch `active_count` again).
+_workers_allowed, _small_batches = audit_helpers.workers_allowed, audit_helpers.small_batches
 
 
 def serial(path: Path) -> list[tuple[str, int | None, Any]]:
