@@ -6,10 +6,9 @@ message and a 3.7 MB decision-log line per request, built after the evaluation d
 
 from __future__ import annotations
 
-import json
 import time
 
-from conftest import POLICIES
+from conftest import POLICIES, shared_review
 
 from webhook.app import MAX_LOGGED_VIOLATIONS, _decision_entry
 from webhook.policy import Request, evaluate, load_policies
@@ -17,26 +16,15 @@ from webhook.review import MAX_MESSAGE_CHARS, Review, answer, bound_message, par
 
 
 def review_with(containers: int) -> Review:
-    obj = {
+    """The shared kubectl-run sample with its pod swapped for one of `containers` bad containers."""
+    body = shared_review("pod-create-kubectl-run.json")
+    body["request"]["object"] = {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "many", "namespace": "default"},
         "spec": {"containers": [{"name": f"c{i}", "image": "nginx"} for i in range(containers)]},
     }
-    body = {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": "0f2c0d4e-0000-4000-8000-000000000001",
-            "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "operation": "CREATE",
-            "namespace": "default",
-            "userInfo": {"username": "dev"},
-            "object": obj,
-        },
-    }
-    return parse_review(json.loads(json.dumps(body)))
+    return parse_review(body)
 
 
 def test_a_long_denial_message_is_cut_and_says_so() -> None:

@@ -27,11 +27,7 @@ class Judged:
 
     @classmethod
     def of(cls, policies: PolicySet) -> Judged:
-        found: set[str] = set()
-        for policy in policies:
-            if policy.access_rules:
-                found.update(policy.match.operations)
-        return cls(frozenset(found))
+        return cls(frozenset(op for policy in policies.guarding for op in policy.match.operations))
 
     @property
     def needs_held_pods(self) -> bool:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .access import ACTIONS, AccessRequest, EphemeralContainer
 from .model import AccessRule, Policy, PolicySet
+from .podspec import is_mapping
 from .result import Decision, Status, Violation
 
 if TYPE_CHECKING:
@@ -212,8 +213,7 @@ def _error(
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:
-    # Decoded JSON is made of dicts: test for dict first (isinstance of an ABC is slow).
-    return value if type(value) is dict or isinstance(value, Mapping) else None
+    return value if is_mapping(value) else None
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:

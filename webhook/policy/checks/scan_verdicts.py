@@ -87,6 +87,13 @@ def build(params: Params) -> CheckFn:
         found.sort(key=lambda v: (-SEVERITY_RANK[v.severity], v.id, v.package))
         return [v.describe() for v in found]
 
+    # Each verdict's blocking vulnerabilities depend on the params only: worked out once, at load.
+    def judged(table: dict[str, ImageVerdict]) -> dict[str, tuple[ImageVerdict, list[str]]]:
+        return {key: (verdict, blocking(verdict)) for key, verdict in table.items()}
+
+    by_digest = judged(verdicts.by_digest) if verdicts is not None else {}
+    by_reference = judged(verdicts.by_reference) if verdicts is not None else {}
+
     def run(pod: PodView) -> Iterator[Finding]:
         if verdicts is None:  # reportsOptional, and no report configured yet
             return
@@ -96,13 +103,14 @@ def build(params: Params) -> CheckFn:
                 ref = parse_image(image)
             except ImageReferenceError:
                 ref = None
-            verdict = None
+            found = None
             if ref is not None and ref.digest:
-                verdict = verdicts.by_digest.get(ref.digest)
+                found = by_digest.get(ref.digest)
             elif ref is not None and params.match_tags:
-                verdict = verdicts.by_reference.get(f"{ref.name}:{ref.tag or 'latest'}")
+                found = by_reference.get(f"{ref.name}:{ref.tag or 'latest'}")
+            verdict, bad = found if found is not None else (None, [])
             where = f"{c.path}.image"
-            if verdict is not None and (bad := blocking(verdict)):
+            if verdict is not None and bad:
                 more = f" and {len(bad) - SHOWN} more" if len(bad) > SHOWN else ""
                 yield Finding(
                     path=where,
