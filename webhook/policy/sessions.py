@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .access import ACTIONS, AccessRequest, EphemeralContainer
+from .access import ACTIONS, SESSION_ACTIONS, AccessRequest, EphemeralContainer
 from .model import AccessRule, Policy, PolicySet
 from .podspec import is_mapping
 from .result import Decision, Status, Violation
@@ -106,6 +106,9 @@ def session_record(request: Request, decision: Decision, *, uid: str = "") -> di
 
     Written for every session, allowed or denied, whatever the policies say: one JSON object per line.
     """
+    # Every judged request passes here: tell sessions apart by operation first, before building a view.
+    if ACTIONS.get((request.operation, request.subresource)) not in SESSION_ACTIONS:
+        return None
     access = access_request(request)
     if access is None or not access.is_session:
         return None
