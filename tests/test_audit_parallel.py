@@ -16,7 +16,7 @@ from typing import Any
 import audit_helpers
 import orjson
 import pytest
-from audit_helpers import bad_pod, good_pod, owned_by, templated, write_policy
+from audit_helpers import bad_pod, generated_dump, good_pod, write_policy
 from conftest import POLICIES
 
 from webhook.audit import parallel
@@ -34,37 +34,6 @@ from webhook.policy import load_policies
 # `workers_allowed` applies to every test here: threads other tests left running must not turn these
 # tests serial (tests below that mean otherwise patch `active_count` again).
 _workers_allowed, _small_batches = audit_helpers.workers_allowed, audit_helpers.small_batches
-
-
-def generated_dump(n: int) -> list[dict[str, Any]]:
-    """A dump as a cluster holds it: Namespaces, Deployments with ReplicaSets and Pods, lone Pods,
-    CronJobs, malformed pods, ConfigMaps; the same few templates over and over, with variations."""
-    objects: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "prod", "labels": {"env": "prod"}}}
-    ]
-    for i in range(n):
-        namespace = ("prod", "dev", "shop", "kube-system")[i % 4]
-        base = bad_pod(f"p{i}", namespace) if i % 3 else good_pod(f"p{i}", namespace)
-        base["spec"]["containers"][0]["image"] = ("nginx:latest", "registry.example.com/a/b:1", "x")[i % 3]
-        if i % 13 == 0:
-            base["spec"]["containers"][0]["securityContext"] = {"runAsNonRoot": "yes"}  # malformed
-        if i % 5 == 0:
-            deployment = templated("Deployment", f"web{i}", base, namespace)
-            replicaset = owned_by(templated("ReplicaSet", f"web{i}-1", base, namespace), deployment)
-            objects += [deployment, replicaset]
-            objects += [owned_by(bad_pod(f"web{i}-1-{k}", namespace), replicaset) for k in range(3)]
-        elif i % 5 == 1:
-            job = templated("Job", f"job{i}", base, namespace)
-            objects.append({**job, "kind": "CronJob", "spec": {"schedule": "@daily", "jobTemplate": job}})
-        else:
-            objects.append(base)
-        if i % 17 == 0:
-            objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}})
-        if i == n // 2:  # labels learnt half-way: pods before and after are judged differently
-            objects.append(
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev", "labels": {"env": "x"}}}
-            )
-    return objects
 
 
 def located(objects: list[dict[str, Any]]) -> list[Located]:

@@ -10,8 +10,7 @@ from typing import Any
 import audit_helpers
 import pytest
 import yaml
-from audit_helpers import bench_audit
-from test_audit_parallel import generated_dump
+from audit_helpers import bench_audit, generated_dump
 
 from webhook.audit import stream
 from webhook.audit.split import DeferredItem, SplitUnsound, pieces, split_list
