@@ -406,7 +406,7 @@ def _with_variables(rule: ExpressionRule, body: str) -> str:
     The built-in podSpec and podMetadata come in with the activation (computed by podspec.pod_view,
     which every check uses too); a rule's own definition of them replaces them.
     """
-    defined = ["podSpec", "podMetadata"]
+    defined = list(BUILTIN_VARIABLES)
     layers = []
     for variable in rule.variables:
         keep = ", ".join(f"'{name}': variables.{name}" for name in defined if name != variable.name)
