@@ -24,6 +24,7 @@ import yaml
 from conftest import POLICIES, ROOT, SHARED_FIXTURES, pod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from vap_helpers import POLICY
 
 from webhook.cli import main
 from webhook.inputs import object_request, review_request
@@ -247,16 +248,6 @@ def test_kube_system_stays_excluded() -> None:
     assert not evaluate(NATIVE, with_namespace_labels(Request(object=pod()))).allowed
 
 
-POLICY = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: p}
-spec:
-  description: d
-  remediation: r
-"""
-
-
 def export_text(spec: str) -> Any:
     doc = PolicyDocument.model_validate(yaml.safe_load(POLICY + spec))
     return export_documents([doc])
@@ -274,7 +265,7 @@ def test_left_out_is_reported_never_approximated() -> None:
 
 
 def test_exemptions_namespaces_and_expression_rules_are_exported_exactly() -> None:
-    result = export_text(
+    spec = (
         "  strictUpdates: true\n"
         "  actions: [Warn]\n"
         "  match: {namespaces: ['team-*', prod], excludedNamespaces: ['team-x?']}\n"
@@ -284,13 +275,10 @@ def test_exemptions_namespaces_and_expression_rules_are_exported_exactly() -> No
         "      matchConditions: [{name: c, expression: \"object.metadata.name != 'skip'\"}]\n"
         '      validations: [{expression: "object.metadata.name.size() < 5", message: short names}]\n'
     )
+    result = export_text(spec)
     assert result.left_out == []
     native = load_policy_text(yaml.safe_dump_all(result.documents), "e.yaml")
-    original = load_policy_text(
-        POLICY
-        + "  strictUpdates: true\n  actions: [Warn]\n  match: {namespaces: ['team-*', prod], excludedNamespaces: ['team-x?']}\n  exemptions: {users: [alice], groups: ['ops-*'], serviceAccounts: ['kube-system:*']}\n  rules:\n    - name: named\n      matchConditions: [{name: c, expression: \"object.metadata.name != 'skip'\"}]\n      validations: [{expression: \"object.metadata.name.size() < 5\", message: short names}]\n",
-        "o.yaml",
-    )
+    original = load_policy_text(POLICY + spec, "o.yaml")
     from webhook.policy import UserInfo
 
     long_name = pod()

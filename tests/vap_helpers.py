@@ -12,15 +12,15 @@ from webhook.policy import PolicySet, Request, evaluate, load_policy_text
 from webhook.policy.document import PolicyDocument
 from webhook.policy.vap.exporter import export_documents
 
-HEADER = """\
+POLICY = """\
 apiVersion: podgate.io/v1alpha1
 kind: Policy
 metadata: {name: p}
 spec:
   description: d
   remediation: r
-  rules:
 """
+HEADER = POLICY + "  rules:\n"  # a rule's text follows, as a list item
 
 
 @functools.lru_cache(maxsize=64)  # the generated-pod tests judge many objects with each rule

@@ -190,10 +190,7 @@ class _RequestValues:
 _last = threading.local()  # the _RequestValues of the request being judged, per thread
 
 
-def prepare(
-    request: Any, pod: PodView | None, params: Mapping[str, Any] | None, rule_need: Need | None = None
-) -> Prepared:
-    rule_need = rule_need or need(EVERYTHING)
+def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None, rule_need: Need) -> Prepared:
     values: _RequestValues | None = getattr(_last, "values", None)
     if values is None or values.request is not request or values.pod is not pod:
         values = _RequestValues(request, pod)
@@ -406,7 +403,7 @@ def _with_variables(rule: ExpressionRule, body: str) -> str:
     The built-in podSpec and podMetadata come in with the activation (computed by podspec.pod_view,
     which every check uses too); a rule's own definition of them replaces them.
     """
-    defined = ["podSpec", "podMetadata"]
+    defined = list(BUILTIN_VARIABLES)
     layers = []
     for variable in rule.variables:
         keep = ", ".join(f"'{name}': variables.{name}" for name in defined if name != variable.name)

@@ -38,6 +38,11 @@ def field_is(path: str, value: str) -> str:
     return f"({present(path)} && {path} == {value})"
 
 
+# `spec.hostUsers: false`, the pod in its own user namespace (checks/_pss.own_user_namespace): exempt
+# from the run-as-root controls and the baseline /proc mount control.
+OWN_USER_NAMESPACE = field_is(f"{POD}.hostUsers", "false")
+
+
 def list_at(path: str) -> str:
     """The list at `path`, or [] when it is absent or null."""
     return f"({present(path)} ? {path} : [])"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...checks.pss_proc_mount_baseline import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, POD, field_is
+from ._cel import ALL_CONTAINERS, OWN_USER_NAMESPACE
 from ._proc_mount import proc_mount_masked
 
 
@@ -13,5 +13,5 @@ from ._proc_mount import proc_mount_masked
 def translate(params: Params) -> Translation:
     return Translation(
         variables=[ALL_CONTAINERS],
-        validations=[proc_mount_masked(field_is(f"{POD}.hostUsers", "false"))],
+        validations=[proc_mount_masked(OWN_USER_NAMESPACE)],
     )

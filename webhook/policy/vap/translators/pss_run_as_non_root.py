@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from ...checks.pss_run_as_non_root import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, POD, field_is, present
+from ._cel import ALL_CONTAINERS, OWN_USER_NAMESPACE, POD, field_is, present
 
 
 @translator("pss-run-as-non-root")
 def translate(params: Params) -> Translation:
-    exempt = field_is(f"{POD}.hostUsers", "false")
     pod_setting = f"{POD}.securityContext.runAsNonRoot"
     own = "c.securityContext.runAsNonRoot"
     return Translation(
         variables=[ALL_CONTAINERS],
         validations=[
             {
-                "expression": f"{exempt} || !{field_is(pod_setting, 'false')}",
+                "expression": f"{OWN_USER_NAMESPACE} || !{field_is(pod_setting, 'false')}",
                 "message": "the pod must not set securityContext.runAsNonRoot to false",
             },
             {
-                "expression": f"{exempt} || variables.allContainers.all(c, "
+                "expression": f"{OWN_USER_NAMESPACE} || variables.allContainers.all(c, "
                 f"({present(own)}) ? !({own} == false) : {field_is(pod_setting, 'true')})",
                 "message": "containers must run as non-root: set securityContext.runAsNonRoot to true"
                 " (on the pod or the container)",

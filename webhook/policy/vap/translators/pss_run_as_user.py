@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from ...checks.pss_run_as_user import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, POD, field_is
+from ._cel import ALL_CONTAINERS, OWN_USER_NAMESPACE, POD, field_is
 
 
 @translator("pss-run-as-user")
 def translate(params: Params) -> Translation:
-    exempt = field_is(f"{POD}.hostUsers", "false")
     return Translation(
         variables=[ALL_CONTAINERS],
         validations=[
             {
-                "expression": f"{exempt} || !{field_is(f'{POD}.securityContext.runAsUser', '0')}",
+                "expression": f"{OWN_USER_NAMESPACE} || !{field_is(f'{POD}.securityContext.runAsUser', '0')}",
                 "message": "the pod must not run as UID 0: set securityContext.runAsUser to a non-zero UID",
             },
             {
-                "expression": f"{exempt} || variables.allContainers.all(c, "
+                "expression": f"{OWN_USER_NAMESPACE} || variables.allContainers.all(c, "
                 f"!{field_is('c.securityContext.runAsUser', '0')})",
                 "message": "containers must not run as UID 0:"
                 " set securityContext.runAsUser to a non-zero UID",
