@@ -5,10 +5,15 @@ objects for errors). The same risks are found as on disk; reads are GETs only.""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from _deploy import kustomize, one, tree_with_certs
 from kube_loopback import serving, status, write_kubeconfig
+
+from webhook.cli import main
 
 Objects = list[dict[str, Any]]
 
@@ -149,3 +154,72 @@ class FakeApiServer:
 
     def kubeconfig(self, path: Path) -> str:
         return str(write_kubeconfig(path, self.loop.url, user="alice"))
+
+
+@pytest.fixture(scope="module")
+def enforce(tmp_path_factory: pytest.TempPathFactory) -> Objects:
+    tree = tree_with_certs(tmp_path_factory.mktemp("cluster"))
+    return kustomize(tree / "manifests" / "overlays" / "enforce")
+
+
+@pytest.fixture
+def doctor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    def run(objects: Objects, **server_args: Any) -> tuple[int, str, list[tuple[str, str]]]:
+        with FakeApiServer(objects, **server_args) as api:
+            code = main(["doctor", "--cluster", "--kubeconfig", api.kubeconfig(tmp_path / "kubeconfig")])
+        return code, capsys.readouterr().out, api.requests
+
+    yield run
+
+
+def test_a_sound_installation_passes(enforce: Objects, doctor: Any) -> None:
+    code, out, requests = doctor(enforce)
+    assert code == 0, out
+    # validate, holds and sessions (the access policies), mutate
+    assert out.strip() == "ok: 4 webhook(s) in the cluster passed 10 lockout checks (0 warning(s))"
+    assert {method for method, _ in requests} == {"GET"}
+    assert ("GET", "/api/v1/namespaces/podgate-system/secrets/podgate-tls") in requests
+
+
+def test_lockout_risks_are_found_in_the_cluster(enforce: Objects, doctor: Any) -> None:
+    objects = copy.deepcopy(enforce)
+    one(objects, "Deployment")["spec"]["replicas"] = 1
+    one(objects, "HorizontalPodAutoscaler")["spec"]["minReplicas"] = 1
+    objects = [o for o in objects if o["kind"] != "PodDisruptionBudget"]
+    code, out, _ = doctor(objects)
+    assert code == 1
+    assert "error: [too-few-replicas] Deployment podgate-system/podgate" in out
+    assert "error: [no-disruption-budget] Deployment podgate-system/podgate" in out
+    assert "cert-manager" not in out  # other webhooks are not podgate's to judge
+    assert out.strip().endswith("refused: 2 lockout risk(s) in the cluster; fix them before applying")
+
+
+def test_a_degraded_deployment_is_reported_from_its_status(enforce: Objects, doctor: Any) -> None:
+    objects = copy.deepcopy(enforce)
+    one(objects, "Deployment")["status"] = {
+        "observedGeneration": 1,
+        "replicas": 3,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "unavailableReplicas": 2,
+        "updatedReplicas": 3,
+    }
+    code, out, _ = doctor(objects)
+    assert code == 0
+    assert "warning: [replicas-unavailable] Deployment podgate-system/podgate" in out
+    assert "only 1 replica ready" in out
+
+
+def test_a_forbidden_read_is_a_note_not_a_failure(enforce: Objects, doctor: Any) -> None:
+    code, out, _ = doctor(enforce, forbid_secrets=True)
+    assert code == 0
+    assert "note: could not read secret podgate-system/podgate-tls: HTTP 403 Forbidden" in out
+    assert "warning: [ca-bundle-mismatch]" in out and "give --cert" in out
+
+
+def test_an_unreachable_cluster_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeApiServer([]) as api:
+        kubeconfig = api.kubeconfig(tmp_path / "kubeconfig")
+    # The server is gone: the client's connection is refused at once on loopback.
+    assert main(["doctor", "--cluster", "--kubeconfig", kubeconfig]) == 2
+    assert "validatingwebhookconfigurations" in capsys.readouterr().err
