@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class KubeLoopback:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        scheme = "https" if isinstance(self.server.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://{host}:{port}"
 
     def answer(self, method: str, path: str, reply: Any) -> None:
         """reply: (status, json), or a callable(Call) -> (status, json)."""
@@ -181,9 +183,14 @@ def _handler(loop: KubeLoopback) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def serving() -> Iterator[KubeLoopback]:
-    """A loopback API server on 127.0.0.1, for the length of a `with` block (tests wrap it in a fixture)."""
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[KubeLoopback]:
+    """A loopback API server on 127.0.0.1, for the length of a `with` block (tests wrap it in a fixture).
+
+    With `tls` (a server context), it speaks HTTPS, as the in-cluster address of the API server does.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     loop = KubeLoopback(server)
     server.RequestHandlerClass = _handler(loop)
     server.daemon_threads = True

@@ -78,22 +78,13 @@ class ClusterSource:
         page_size: int = 500,
         qps: float = 5.0,
     ) -> ClusterSource:
-        from kubernetes import client
-        from kubernetes import config as kube_config
+        from ..kube_connect import KubeConfigError, api_client
 
-        config: Any = kube_config  # its loaders are untyped
-        configuration = client.Configuration()
         try:
-            if in_cluster:
-                config.load_incluster_config(client_configuration=configuration)
-            else:
-                config.load_kube_config(
-                    config_file=kubeconfig, context=context, client_configuration=configuration
-                )
-        except (config.ConfigException, OSError, ValueError, TypeError) as exc:
-            where = "in-cluster service account" if in_cluster else f"kubeconfig {kubeconfig or '(default)'}"
-            raise ClusterError(f"cannot load the {where}: {exc}") from None
-        return cls(client.ApiClient(configuration), namespace=namespace, page_size=page_size, qps=qps)
+            connection = api_client(kubeconfig=kubeconfig, context=context, in_cluster=in_cluster)
+        except KubeConfigError as exc:
+            raise ClusterError(str(exc)) from None
+        return cls(connection.api_client, namespace=namespace, page_size=page_size, qps=qps)
 
     @property
     def server(self) -> str:

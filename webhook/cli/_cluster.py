@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..kube_client import CLIENT_METHODS
+from ..kube_connect import KubeConfigError, api_client
 from .errors import UsageError
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -60,9 +61,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target", metavar="KIND/NAME", help="pod/web, deployment/web, ... (a bare name is a pod)"
     )
-    parser.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's)")
     parser.add_argument(
-        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
+        "-n", "--namespace", help="namespace (default: the kubeconfig context's, in a pod its own)"
+    )
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster)"
     )
     parser.add_argument("--context", help="kubeconfig context")
 
@@ -81,25 +84,17 @@ class Cluster:
 
     def __init__(self, args: argparse.Namespace) -> None:
         from kubernetes import client
-        from kubernetes import config as kube_config
-
-        config: Any = kube_config  # the client's config loaders are untyped
 
         try:
-            if args.kubeconfig or not _in_cluster():
-                config.load_kube_config(config_file=args.kubeconfig, context=args.context)
-                _, active = config.list_kube_config_contexts(config_file=args.kubeconfig)
-                default_namespace = (active or {}).get("context", {}).get("namespace") or "default"
-            else:
-                config.load_incluster_config()
-                default_namespace = "default"
-        except (kube_config.ConfigException, OSError) as exc:
+            connection = api_client(kubeconfig=args.kubeconfig, context=args.context)
+        except KubeConfigError as exc:
             raise UsageError(f"cannot reach the cluster: {exc}") from None
         self.client = client
-        self.namespace: str = args.namespace or default_namespace
+        self.api_client = connection.api_client
+        self.namespace: str = args.namespace or connection.namespace
 
     def api(self, name: str) -> Any:
-        return getattr(self.client, name)()
+        return getattr(self.client, name)(self.api_client)
 
     def read(self, kind: Kind, name: str) -> Any:
         return self._call(kind, f"read_namespaced_{kind.suffix}", name, self.namespace)
@@ -168,9 +163,3 @@ def kubectl_patch(kind: Kind, name: str, namespace: str, metadata: dict[str, Any
     body = shlex.quote(json.dumps({"metadata": metadata}, separators=(",", ":")))
     target = f"{kind.name}/{shlex.quote(name)} -n {shlex.quote(namespace)}"
     return f"kubectl patch {target} --type merge -p {body}"
-
-
-def _in_cluster() -> bool:
-    import os
-
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not os.environ.get("KUBECONFIG")

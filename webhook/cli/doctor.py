@@ -27,7 +27,9 @@ def register(subparsers: Any) -> None:
         "--cert", metavar="FILE", help="the serving certificate, when no TLS Secret is rendered"
     )
     parser.add_argument("--cluster", action="store_true", help="read the installation from the cluster")
-    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, else in-cluster)"
+    )
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--namespace", default="podgate-system", help="podgate's namespace (podgate-system)")
     parser.add_argument("--service", default="podgate", help="podgate's Service (podgate)")
@@ -36,16 +38,17 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..deploy.certificates import CertificateError, load_cert
-    from ..deploy.cluster import ClusterError, api_client, read_installation
+    from ..deploy.cluster import ClusterError, read_installation
     from ..deploy.doctor import RISKS, Installation, diagnose
     from ..deploy.objects import ManifestError, read_objects
+    from ..kube_connect import KubeConfigError, api_client
 
     if bool(args.paths) == bool(args.cluster):
         raise UsageError("give manifest PATHs (or -) or --cluster, not both and not neither")
     try:
         if args.cluster:
             installation = read_installation(
-                api_client(kubeconfig=args.kubeconfig, context=args.context),
+                api_client(kubeconfig=args.kubeconfig, context=args.context).api_client,
                 service=args.service,
                 namespace=args.namespace,
             )
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             source = ", ".join(args.paths)
         if args.cert:
             installation.serving_cert = load_cert(Path(args.cert))
-    except (ManifestError, CertificateError, ClusterError) as exc:
+    except (ManifestError, CertificateError, ClusterError, KubeConfigError) as exc:
         raise UsageError(str(exc)) from None
     risks = diagnose(installation)
     for note in installation.notes:

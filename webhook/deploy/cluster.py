@@ -21,25 +21,6 @@ class ClusterError(RuntimeError):
     """The cluster could not be reached or read; the message names the API call."""
 
 
-def api_client(*, kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """An ApiClient from the kubeconfig (or the in-cluster service account when there is none)."""
-    from kubernetes import client
-    from kubernetes import config as kube_config
-
-    config: Any = kube_config  # untyped module
-    try:
-        loaded = client.Configuration()
-        config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=loaded)
-    except (config.ConfigException, FileNotFoundError, TypeError) as exc:
-        if kubeconfig or context:
-            raise ClusterError(f"cannot load the kubeconfig: {exc}") from None
-        try:
-            config.load_incluster_config(client_configuration=loaded)
-        except config.ConfigException:
-            raise ClusterError(f"no kubeconfig and not in a cluster: {exc}") from None
-    return client.ApiClient(loaded)
-
-
 def _raw(call: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
     """The API's JSON as sent (no model round trip: what the doctor reads is what the server holds)."""
     response = call(*args, _preload_content=False, _request_timeout=10, **kwargs)
