@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -256,17 +256,22 @@ def dry_run_text(text: str, source: str) -> str:
     return yaml.dump_all(documents, Dumper=_BlockDumper, sort_keys=False, width=110)
 
 
-def policies_configmap(
-    policy_dir: Path, *, namespace: str = names.NAMESPACE, dry_run: bool
-) -> dict[str, Any]:
-    """The ConfigMap the Deployment mounts as its policy directory, one key per policy file."""
-    data: dict[str, str] = {}
+def policy_texts(policy_dir: Path) -> dict[str, tuple[Path, str]]:
+    """Every policy file under `policy_dir` by its ConfigMap key: (file, text), each file read once."""
+    texts: dict[str, tuple[Path, str]] = {}
     for file in policy_files([policy_dir]):
         key = configmap_key(file.relative_to(policy_dir))
-        if key in data:
+        if key in texts:
             raise GenerationError(f"{file}: two policy files map to the ConfigMap key {key!r}; rename one")
-        text = file.read_text(encoding="utf-8")
-        data[key] = dry_run_text(text, str(file)) if dry_run else text
+        texts[key] = (file, file.read_text(encoding="utf-8"))
+    return texts
+
+
+def policies_configmap(
+    texts: Mapping[str, tuple[Path, str]], *, namespace: str = names.NAMESPACE, dry_run: bool
+) -> dict[str, Any]:
+    """The ConfigMap the Deployment mounts as its policy directory, one key per policy file."""
+    data = {key: dry_run_text(text, str(file)) if dry_run else text for key, (file, text) in texts.items()}
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -306,17 +311,18 @@ def generated_files(
     policies: PolicySet, policy_dir: Path, *, namespace: str = names.NAMESPACE
 ) -> list[GeneratedFile]:
     """Every file `podgate webhook-config` owns under manifests/, with its content."""
+    texts = policy_texts(policy_dir)  # both ConfigMaps from one reading of the files
     return [
         GeneratedFile(
             Path("base/webhooks.yaml"), render(webhook_configurations(policies, namespace=namespace))
         ),
         GeneratedFile(
             Path("base/policies.yaml"),
-            render([policies_configmap(policy_dir, namespace=namespace, dry_run=False)]),
+            render([policies_configmap(texts, namespace=namespace, dry_run=False)]),
         ),
         GeneratedFile(
             Path("overlays/dry-run/policies.yaml"),
-            render([policies_configmap(policy_dir, namespace=namespace, dry_run=True)]),
+            render([policies_configmap(texts, namespace=namespace, dry_run=True)]),
         ),
     ]
 
