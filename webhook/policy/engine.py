@@ -316,22 +316,7 @@ def _judge(
                 findings = _introduced(rule, policy, findings, context)
         except Exception as exc:  # defence in depth: a check bug must not become an allow or a 500
             status = Status.ERROR
-            detail = f"policy {policy.name} could not evaluate rule {rule.name}: {type(exc).__name__}: {exc}"
-            if policy.failure_policy == "Fail":
-                violations.append(
-                    Violation(
-                        policy=policy.name,
-                        rule=rule.name,
-                        check=rule.check,
-                        actions=policy.actions,
-                        path=pod.spec_path,
-                        value=None,
-                        message=f"{detail}; denied because its failurePolicy is Fail [policy {policy.name}]",
-                        remediation=policy.remediation,
-                    )
-                )
-            else:
-                notes.append(f"{detail}; ignored because its failurePolicy is Ignore")
+            violations += policy.rule_failed(rule, exc, pod.spec_path, notes)
             continue
         for finding in findings:
             violations.append(policy.violation(rule, finding))

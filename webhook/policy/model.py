@@ -80,6 +80,19 @@ class Policy:
             remediation=self.remediation,
         )
 
+    def rule_failed(
+        self, rule: Rule | AccessRule, exc: Exception, path: str, notes: list[str]
+    ) -> list[Violation]:
+        """A rule that raised: a denial at `path` under failurePolicy Fail, a note under Ignore."""
+        detail = f"policy {self.name} could not evaluate rule {rule.name}: {type(exc).__name__}: {exc}"
+        if self.failure_policy != "Fail":
+            notes.append(f"{detail}; ignored because its failurePolicy is Ignore")
+            return []
+        denial = Finding(
+            path=path, value=None, problem=f"{detail}; denied because its failurePolicy is Fail", fix=""
+        )
+        return [self.violation(rule, denial)]
+
 
 @dataclass(frozen=True, slots=True)
 class PolicySet:

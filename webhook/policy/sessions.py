@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .access import ACTIONS, SESSION_ACTIONS, AccessRequest, EphemeralContainer
-from .model import AccessRule, Policy, PolicySet
+from .model import Policy, PolicySet
 from .podspec import is_mapping
 from .result import Decision, Status, Violation
 
@@ -186,33 +186,12 @@ def _judge(policy: Policy, access: AccessRequest, notes: list[str]) -> tuple[Sta
             findings = list(rule.run(access))
         except Exception as exc:  # an unknown target or a check bug: never an allow by accident
             status = Status.ERROR
-            violations += _error(policy, rule, access, exc, notes)
+            violations += policy.rule_failed(rule, exc, "metadata", notes)
             continue
         violations += (policy.violation(rule, finding) for finding in findings)
     if violations and status is Status.PASS:
         status = Status.FAIL
     return status, violations
-
-
-def _error(
-    policy: Policy, rule: AccessRule, access: AccessRequest, exc: Exception, notes: list[str]
-) -> list[Violation]:
-    detail = f"policy {policy.name} could not evaluate rule {rule.name}: {type(exc).__name__}: {exc}"
-    if policy.failure_policy != "Fail":
-        notes.append(f"{detail}; ignored because its failurePolicy is Ignore")
-        return []
-    return [
-        Violation(
-            policy=policy.name,
-            rule=rule.name,
-            check=rule.check,
-            actions=policy.actions,
-            path="metadata",
-            value=None,
-            message=f"{detail}; denied because its failurePolicy is Fail [policy {policy.name}]",
-            remediation=policy.remediation,
-        )
-    ]
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:
