@@ -12,6 +12,7 @@ skipped; every other `*.yaml`/`*.yml` file must hold only `kind: Policy` documen
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,6 +37,7 @@ POLICY_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = frozenset({"tests"})
 # The validation-context key under which check parameters find the folder of their policy file.
 POLICY_DIR_CONTEXT = "policy_dir"
+ParamsContext = dict[str, str] | None  # the validation context of check and mutator parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +115,12 @@ def _compile_documents(
     documents: list[Any], source: str, problems: list[Problem], foreign: list[SourceDocument]
 ) -> list[Policy]:
     compiled = []
+    context = _params_context(source)  # once per file, for all its rules and mutations
     for i, doc in enumerate(documents):
         if isinstance(doc, dict) and doc.get("apiVersion") != API_VERSION and "kind" in doc:
             foreign.append(SourceDocument(doc, source, i))  # judged together once every file is read
         elif doc is not None:
-            compiled.append(_compile(doc, source, i, problems))
+            compiled.append(_compile(doc, source, i, problems, context))
     return [policy for policy in compiled if policy is not None]
 
 
@@ -137,9 +140,11 @@ def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) ->
             f"its binding, or a params object one of them uses); found {found}",
         )
     policies = []
+    context_of = functools.cache(_params_context)  # once per file (and per load: files move)
     for imported in result.policies:
         own: list[Problem] = []
-        policy = _compile(imported.policy, imported.source.file, imported.source.index, own)
+        file = imported.source.file
+        policy = _compile(imported.policy, file, imported.source.index, own, context_of(file))
         # The rule's fields are the policy's own (spec.validations[0]...), so point there.
         problems.extend(
             Problem(p.file, p.document, re.sub(r"^spec\.rules\[\d+\]\.", "spec.", p.path), p.message)
@@ -159,7 +164,9 @@ def _finish(policies: list[Policy], problems: list[Problem], sources: tuple[str,
     return PolicySet(tuple(policies), sources)
 
 
-def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> Policy | None:
+def _compile(
+    document: Any, file: str, index: int, problems: list[Problem], context: ParamsContext
+) -> Policy | None:
     def problem(path: str, message: str) -> None:
         problems.append(Problem(file, index, path, message))
 
@@ -176,14 +183,14 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
         reported = validation_problems(exc)
         for path, message in reported:
             problem(path, message)
-        _compile_sound_parts(document, {path for path, _ in reported}, file, problem)
+        _compile_sound_parts(document, {path for path, _ in reported}, context, problem)
         return None
 
     spec = doc.spec
     rules: list[Rule] = []
     access_rules: list[AccessRule] = []
     for i, rule in enumerate(spec.rules):
-        compiled = _compile_rule(rule, i, file, problem)
+        compiled = _compile_rule(rule, i, context, problem)
         if isinstance(compiled, Rule):
             rules.append(compiled)
         elif isinstance(compiled, AccessRule):
@@ -191,7 +198,7 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     if rules and access_rules:
         problem("spec.rules", "access checks (who may act on an object) and pod checks cannot share a policy")
     mutations = [
-        m for i, spec_m in enumerate(spec.mutations) if (m := _compile_mutation(spec_m, i, file, problem))
+        m for i, spec_m in enumerate(spec.mutations) if (m := _compile_mutation(spec_m, i, context, problem))
     ]
     _unique([*(r.name for r in rules), *(r.name for r in access_rules)], "spec.rules", "rule", problem)
     _unique([m.name for m in mutations], "spec.mutations", "mutation", problem)
@@ -221,7 +228,7 @@ def _compile(document: Any, file: str, index: int, problems: list[Problem]) -> P
     )
 
 
-def _compile_rule(rule: Any, i: int, file: str, problem: Any) -> Rule | AccessRule | None:
+def _compile_rule(rule: Any, i: int, context: ParamsContext, problem: Any) -> Rule | AccessRule | None:
     """One rule of `spec.rules`: a CEL expression, a pod check or an access check, with its parameters."""
     if isinstance(rule, ExpressionRule):
         return compile_rule(rule, f"spec.rules[{i}]", problem)
@@ -229,10 +236,10 @@ def _compile_rule(rule: Any, i: int, file: str, problem: Any) -> Rule | AccessRu
     where = f"spec.rules[{i}].params"
     name = rule.name or rule.check
     if check is not None:
-        if (params := _params(check.params, rule.params, where, problem, file)) is not None:
+        if (params := _params(check.params, rule.params, where, problem, context)) is not None:
             return Rule(name=name, check=rule.check, run=check.build(params))
     elif access is not None:
-        if (params := _params(access.params, rule.params, where, problem, file)) is not None:
+        if (params := _params(access.params, rule.params, where, problem, context)) is not None:
             return AccessRule(name=name, check=rule.check, run=access.build(params))
     else:
         known = ", ".join(sorted([*CHECKS, *ACCESS_CHECKS]))
@@ -240,13 +247,15 @@ def _compile_rule(rule: Any, i: int, file: str, problem: Any) -> Rule | AccessRu
     return None
 
 
-def _compile_mutation(mutation: MutationSpec, i: int, file: str, problem: Any) -> Mutation | None:
+def _compile_mutation(
+    mutation: MutationSpec, i: int, context: ParamsContext, problem: Any
+) -> Mutation | None:
     mutator = MUTATORS.get(mutation.mutator)
     if mutator is None:
         known = ", ".join(sorted(MUTATORS))
         problem(f"spec.mutations[{i}].mutator", f"unknown mutator {mutation.mutator!r}; known: {known}")
         return None
-    params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem, file)
+    params = _params(mutator.params, mutation.params, f"spec.mutations[{i}].params", problem, context)
     if params is None:
         return None
     name = mutation.name or mutation.mutator
@@ -256,7 +265,9 @@ def _compile_mutation(mutation: MutationSpec, i: int, file: str, problem: Any) -
 _RULE_SPEC: TypeAdapter[Any] = TypeAdapter(RuleSpec)
 
 
-def _compile_sound_parts(document: dict[str, Any], reported: set[str], file: str, problem: Any) -> None:
+def _compile_sound_parts(
+    document: dict[str, Any], reported: set[str], context: ParamsContext, problem: Any
+) -> None:
     """When a document is invalid, still check every rule and mutation the error does not touch.
 
     One mistake (say, `actions: [Deny, Warn]`) must not hide an unknown check id or a bad parameter
@@ -281,14 +292,17 @@ def _compile_sound_parts(document: dict[str, Any], reported: set[str], file: str
                 part = validate(raw)
             except ValidationError:
                 continue
-            compile_part(part, i, file, problem)
+            compile_part(part, i, context, problem)
+
+
+def _params_context(file: str) -> ParamsContext:
+    """Parameters naming files (scan reports) resolve relative paths against the policy file's folder."""
+    return {POLICY_DIR_CONTEXT: str(Path(file).resolve().parent)} if Path(file).is_file() else None
 
 
 def _params(
-    model: type[BaseModel], raw: dict[str, Any], path: str, problem: Any, file: str
+    model: type[BaseModel], raw: dict[str, Any], path: str, problem: Any, context: ParamsContext
 ) -> BaseModel | None:
-    # Parameters naming files (scan reports) resolve relative paths against the policy file's folder.
-    context = {POLICY_DIR_CONTEXT: str(Path(file).resolve().parent)} if Path(file).is_file() else None
     try:
         return model.model_validate(raw, context=context)
     except ValidationError as exc:
