@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from .policy import PolicySet, Request
 from .policy.access import ACTIONS
 from .policy.engine import JUDGED_SUBRESOURCES
-from .policy.sessions import judged_alone
-
-# The access operations that name a pod without carrying it: the held-pod cache knows their target.
-NAMED_ONLY_OPERATIONS = frozenset({"CONNECT", "DELETE"})  # an eviction counts as DELETE
+from .policy.sessions import NAMED_ONLY_OPERATIONS, judged_alone, matched_operation
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +36,7 @@ class Judged:
         operation, subresource = request.operation, request.subresource
         where = f" on {subresource!r}" if subresource else ""
         if judged_alone(request):
-            as_matched = "DELETE" if subresource == "eviction" else operation
+            as_matched = matched_operation(operation, subresource)
             if (operation, subresource) not in ACTIONS or as_matched not in self.access_operations:
                 return f"operation {operation}{where} is not judged by any policy"
             return ""

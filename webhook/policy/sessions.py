@@ -37,6 +37,15 @@ NAMED_ONLY_ACTIONS = frozenset({"exec", "attach", "portforward", "evict"})  # th
 NAMED_ONLY_REQUESTS = frozenset(key for key, action in ACTIONS.items() if action in NAMED_ONLY_ACTIONS)
 
 
+def matched_operation(operation: str, subresource: str) -> str:
+    """The operation `match.operations` knows a request by: an eviction is matched as a DELETE."""
+    return "DELETE" if subresource == "eviction" else operation
+
+
+# The operations under which policies match those requests (CONNECT, DELETE).
+NAMED_ONLY_OPERATIONS = frozenset(matched_operation(*key) for key in NAMED_ONLY_REQUESTS)
+
+
 def judged_alone(request: Request) -> bool:
     """Requests with no pod spec to judge: only access rules can say anything about them."""
     return request.operation in ("CONNECT", "DELETE") or (
@@ -83,7 +92,7 @@ def judge_access(
 ) -> tuple[list[Violation], dict[str, Status], list[str]]:
     """Run the access rules of every matching policy: (violations, outcomes, notes) for `decide`."""
     # Cheap filter first: most UPDATEs meet no access policy that judges their operation.
-    operation = "DELETE" if request.subresource == "eviction" else request.operation
+    operation = matched_operation(request.operation, request.subresource)
     candidates = [p for p in policies.guarding if operation in p.match.operations]
     access = access_request(request) if candidates else None
     violations: list[Violation] = []
