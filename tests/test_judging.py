@@ -51,3 +51,28 @@ def test_an_eviction_is_judged_by_a_policy_matching_delete() -> None:
         Judged.of(hold_matching("CONNECT")).pass_through(eviction)
         == "operation CREATE on 'eviction' is not judged by any policy"
     )
+
+
+def test_the_fail_closed_policies_are_worked_out_at_load() -> None:
+    def no_root(name: str, actions: str, failure_policy: str) -> str:
+        return f"""\
+apiVersion: podgate.io/v1alpha1
+kind: Policy
+metadata: {{name: {name}}}
+spec:
+  description: d
+  remediation: r
+  actions: {actions}
+  failurePolicy: {failure_policy}
+  rules: [{{check: no-root}}]
+"""
+
+    texts = [
+        no_root("warns", "[Warn]", "Fail"),  # cannot deny, so it cannot deny what it could not judge
+        no_root("denies-open", "[Deny]", "Ignore"),
+        no_root("denies-closed", "[Deny, Audit]", "Fail"),
+        no_root("b-denies-closed", "[Deny]", "Fail"),
+    ]
+    judged = Judged.of(load_policy_text("---\n".join(texts)))
+    assert judged.fail_closed == ("b-denies-closed", "denies-closed")  # in evaluation order
+    assert Judged.of(load_policy_text(texts[0] + "---\n" + texts[1])).fail_closed == ()

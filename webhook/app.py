@@ -244,9 +244,7 @@ def _admission(runtime: Runtime, endpoint: str) -> Response:
         else:
             if runtime.held_pods is not None:
                 judged = runtime.held_pods.complete(judged)
-            body_out, entry, judgement = _validate(
-                review, judged, loaded.policies if loaded else None, settings, mode
-            )
+            body_out, entry, judgement = _validate(review, judged, loaded, settings, mode)
         _add_session(entry, judged, judgement, review, mode)
     else:
         body_out, entry = _mutate(review, judged, loaded.policies if loaded else None)
@@ -310,24 +308,25 @@ def _add_session(
 
 
 def _validate(
-    review: Review, request_: Request, policies: PolicySet | None, settings: Settings, mode: str
+    review: Review, request_: Request, loaded: LoadedPolicies | None, settings: Settings, mode: str
 ) -> tuple[dict[str, Any], dict[str, Any], Decision]:
     """The answer, the decision-log details, and the decision (made up when evaluation failed)."""
-    if policies is None:
+    if loaded is None:
         message = "podgate has no policy set loaded; denied (fail closed)"
         body = answer(review, allowed=False, message=message)
         return body, {"error": message}, Decision(allowed=False, notes=(message,))
     deadline = time.monotonic() + settings.deadline_seconds
     try:
-        decision = evaluate(policies, request_, deadline=deadline)
+        decision = evaluate(loaded.policies, request_, deadline=deadline)
     except DeadlineExceeded as exc:
         metrics.ERRORS.labels(endpoint="validate", reason="deadline").inc()
         problem = f"evaluation ran past its {settings.deadline_ms} ms deadline: {exc}"
-        return _failure(review, policies, problem, mode)
+        return _failure(review, loaded.judged.fail_closed, problem, mode)
     except Exception as exc:  # an engine bug: fail per the policies, never a 500
         metrics.ERRORS.labels(endpoint="validate", reason="exception").inc()
         log.exception("evaluation of request %s failed", review.uid)
-        return _failure(review, policies, f"evaluation failed: {type(exc).__name__}: {exc}", mode)
+        problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+        return _failure(review, loaded.judged.fail_closed, problem, mode)
 
     # One increment per (policy, action), not per violation: a denied pod has many of the same kind.
     for (policy, action), count in Counter(
@@ -355,10 +354,9 @@ def _validate(
 
 
 def _failure(
-    review: Review, policies: PolicySet, problem: str, mode: str
+    review: Review, failing: tuple[str, ...], problem: str, mode: str
 ) -> tuple[dict[str, Any], dict[str, Any], Decision]:
     """Evaluation did not finish: deny if a denying policy says failurePolicy Fail, else let through."""
-    failing = [p.name for p in policies if p.denies and p.failure_policy == "Fail"]
     log.error("request %s: %s", review.uid, problem)
     entry: dict[str, Any] = {"error": problem}
     if failing and mode != "dry-run":

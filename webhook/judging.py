@@ -18,13 +18,19 @@ from .policy.sessions import NAMED_ONLY_OPERATIONS, judged_alone, matched_operat
 
 @dataclass(frozen=True, slots=True)
 class Judged:
-    """What one policy set judges beyond the pod specs of CREATE and UPDATE."""
+    """What one policy set judges beyond the pod specs of CREATE and UPDATE, and how it fails."""
 
     access_operations: frozenset[str]  # operations matched by some policy with access rules
+    # The denying policies with failurePolicy Fail: a request the engine could not judge is denied
+    # in their name (and let through when there are none).
+    fail_closed: tuple[str, ...]
 
     @classmethod
     def of(cls, policies: PolicySet) -> Judged:
-        return cls(frozenset(op for policy in policies.guarding for op in policy.match.operations))
+        return cls(
+            access_operations=frozenset(op for policy in policies.guarding for op in policy.match.operations),
+            fail_closed=tuple(p.name for p in policies if p.denies and p.failure_policy == "Fail"),
+        )
 
     @property
     def needs_held_pods(self) -> bool:
