@@ -51,3 +51,23 @@ def list_at(path: str) -> str:
 def non_empty(path: str) -> str:
     """`path` is set to a non-empty string (the checks' truthiness test on string fields)."""
     return f"({present(path)} && {path} != '')"
+
+
+def unless_own_user_namespace(
+    *, pod: str, pod_message: str, containers: str, containers_message: str
+) -> list[dict[str, str]]:
+    """A run-as-root control as two validations, the pod's own setting then every container's: `pod`
+    must hold, and `containers` (on `c`, needs ALL_CONTAINERS) for each container, unless the pod runs
+    in its own user namespace."""
+    return [
+        {"expression": f"{OWN_USER_NAMESPACE} || {pod}", "message": pod_message},
+        {
+            "expression": f"{OWN_USER_NAMESPACE} || variables.allContainers.all(c, {containers})",
+            "message": containers_message,
+        },
+    ]
+
+
+def every_item(path: str, item: str, condition: str) -> str:
+    """`condition` (on `item`) holds for each item of the list at `path`; an absent or null list has none."""
+    return f"{list_at(path)}.all({item}, {condition})"

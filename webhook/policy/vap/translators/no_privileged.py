@@ -17,7 +17,7 @@ import json
 from ...checks._pss import HOST_PORT_FIX
 from ...checks.no_privileged import Params, capability_key
 from . import Translation, Untranslatable, translator
-from ._cel import ALL_CONTAINERS, POD, field_is, list_at, present
+from ._cel import ALL_CONTAINERS, POD, every_item, field_is, present
 
 # Every non-ASCII character whose str.upper() is ASCII (tests/test_vap_translators.py recomputes it).
 UPPER_TO_ASCII = {
@@ -71,6 +71,10 @@ def translate(params: Params) -> Translation:
         f"x in {json.dumps(spelled)} || cel.bind(u, {python_upper('x')},"
         f" (u.startsWith('CAP_') ? u.substring(4) : u) in {json.dumps(keys)})"
     )
+    allowed_host_ports = json.dumps(sorted(set(params.allowed_host_ports)))
+    host_port_allowed = (
+        f"!({present('p.hostPort')} && p.hostPort != 0 && !(p.hostPort in {allowed_host_ports}))"
+    )
     validations += [
         {
             "expression": f"!{field_is(f'{POD}.{host_process}', 'true')}",
@@ -78,7 +82,7 @@ def translate(params: Params) -> Translation:
             f" set {host_process} to false or remove it",
         },
         {
-            "expression": f"{list_at(f'{POD}.volumes')}.all(v, !({present('v.hostPath')}))",
+            "expression": every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})"),
             "message": "volumes must not mount host paths: use an emptyDir, configMap, secret or"
             " persistent volume instead of hostPath",
         },
@@ -98,7 +102,7 @@ def translate(params: Params) -> Translation:
         },
         {
             "expression": "variables.allContainers.all(c, "
-            f"{list_at(f'{sc}.capabilities.add')}.all(x, {capability_allowed}))",
+            f"{every_item(f'{sc}.capabilities.add', 'x', capability_allowed)})",
             "message": "containers must not add capabilities"
             + (f" other than {', '.join(keys)}" if keys else "")
             + ": remove them from securityContext.capabilities.add",
@@ -115,9 +119,7 @@ def translate(params: Params) -> Translation:
             " set securityContext.procMount to Default or remove it",
         },
         {
-            "expression": "variables.allContainers.all(c, "
-            f"{list_at('c.ports')}.all(p, !({present('p.hostPort')} && p.hostPort != 0"
-            f" && !(p.hostPort in {json.dumps(sorted(set(params.allowed_host_ports)))}))))",
+            "expression": f"variables.allContainers.all(c, {every_item('c.ports', 'p', host_port_allowed)})",
             "message": "containers must not bind host ports"
             + (
                 f" other than {', '.join(map(str, sorted(set(params.allowed_host_ports))))}"

@@ -7,18 +7,17 @@ import json
 
 from ...checks.pss_capabilities_baseline import ALLOWED, Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, list_at
+from ._cel import ALL_CONTAINERS, every_item
 
 
 @translator("pss-capabilities-baseline")
 def translate(params: Params) -> Translation:
+    added, allowed = "c.securityContext.capabilities.add", f"x in {json.dumps(sorted(ALLOWED))}"
     return Translation(
         variables=[ALL_CONTAINERS],
         validations=[
             {
-                "expression": "variables.allContainers.all(c, "
-                f"{list_at('c.securityContext.capabilities.add')}"
-                f".all(x, x in {json.dumps(sorted(ALLOWED))}))",
+                "expression": f"variables.allContainers.all(c, {every_item(added, 'x', allowed)})",
                 "message": f"containers may add only default capabilities: {', '.join(sorted(ALLOWED))}",
             }
         ],

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from ...checks.pss_capabilities_restricted import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, POD, field_is, list_at
+from ._cel import ALL_CONTAINERS, POD, every_item, field_is, list_at
 
 CAPABILITIES = "c.securityContext.capabilities"
+NET_BIND_SERVICE_ONLY = "x == 'NET_BIND_SERVICE'"
 
 
 @translator("pss-capabilities-restricted")
@@ -25,7 +26,7 @@ def translate(params: Params) -> Translation:
             },
             {
                 "expression": f"{windows} || variables.allContainers.all(c, "
-                f"{list_at(f'{CAPABILITIES}.add')}.all(x, x == 'NET_BIND_SERVICE'))",
+                f"{every_item(f'{CAPABILITIES}.add', 'x', NET_BIND_SERVICE_ONLY)})",
                 "message": "containers may add only NET_BIND_SERVICE to securityContext.capabilities.add",
             },
         ],

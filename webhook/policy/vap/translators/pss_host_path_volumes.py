@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...checks.pss_host_path_volumes import Params
 from . import Translation, translator
-from ._cel import POD, list_at, present
+from ._cel import POD, every_item, present
 
 
 @translator("pss-host-path-volumes")
@@ -12,7 +12,7 @@ def translate(params: Params) -> Translation:
     return Translation(
         validations=[
             {
-                "expression": f"{list_at(f'{POD}.volumes')}.all(v, !({present('v.hostPath')}))",
+                "expression": every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})"),
                 "message": "volumes must not mount a path of the node (hostPath): use an emptyDir,"
                 " configMap, secret, projected or persistentVolumeClaim volume",
             }

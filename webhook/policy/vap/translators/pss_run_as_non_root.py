@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...checks.pss_run_as_non_root import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, OWN_USER_NAMESPACE, POD, field_is, present
+from ._cel import ALL_CONTAINERS, POD, field_is, present, unless_own_user_namespace
 
 
 @translator("pss-run-as-non-root")
@@ -14,16 +14,11 @@ def translate(params: Params) -> Translation:
     own = "c.securityContext.runAsNonRoot"
     return Translation(
         variables=[ALL_CONTAINERS],
-        validations=[
-            {
-                "expression": f"{OWN_USER_NAMESPACE} || !{field_is(pod_setting, 'false')}",
-                "message": "the pod must not set securityContext.runAsNonRoot to false",
-            },
-            {
-                "expression": f"{OWN_USER_NAMESPACE} || variables.allContainers.all(c, "
-                f"({present(own)}) ? !({own} == false) : {field_is(pod_setting, 'true')})",
-                "message": "containers must run as non-root: set securityContext.runAsNonRoot to true"
-                " (on the pod or the container)",
-            },
-        ],
+        validations=unless_own_user_namespace(
+            pod=f"!{field_is(pod_setting, 'false')}",
+            pod_message="the pod must not set securityContext.runAsNonRoot to false",
+            containers=f"({present(own)}) ? !({own} == false) : {field_is(pod_setting, 'true')}",
+            containers_message="containers must run as non-root: set securityContext.runAsNonRoot to true"
+            " (on the pod or the container)",
+        ),
     )

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from ...checks.pss_run_as_user import Params
 from . import Translation, translator
-from ._cel import ALL_CONTAINERS, OWN_USER_NAMESPACE, POD, field_is
+from ._cel import ALL_CONTAINERS, POD, field_is, unless_own_user_namespace
 
 
 @translator("pss-run-as-user")
 def translate(params: Params) -> Translation:
     return Translation(
         variables=[ALL_CONTAINERS],
-        validations=[
-            {
-                "expression": f"{OWN_USER_NAMESPACE} || !{field_is(f'{POD}.securityContext.runAsUser', '0')}",
-                "message": "the pod must not run as UID 0: set securityContext.runAsUser to a non-zero UID",
-            },
-            {
-                "expression": f"{OWN_USER_NAMESPACE} || variables.allContainers.all(c, "
-                f"!{field_is('c.securityContext.runAsUser', '0')})",
-                "message": "containers must not run as UID 0:"
-                " set securityContext.runAsUser to a non-zero UID",
-            },
-        ],
+        validations=unless_own_user_namespace(
+            pod=f"!{field_is(f'{POD}.securityContext.runAsUser', '0')}",
+            pod_message="the pod must not run as UID 0: set securityContext.runAsUser to a non-zero UID",
+            containers=f"!{field_is('c.securityContext.runAsUser', '0')}",
+            containers_message="containers must not run as UID 0:"
+            " set securityContext.runAsUser to a non-zero UID",
+        ),
     )

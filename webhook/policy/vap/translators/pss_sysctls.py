@@ -6,7 +6,7 @@ import json
 
 from ...checks.pss_sysctls import ALLOWED, Params
 from . import Translation, translator
-from ._cel import POD, list_at, present
+from ._cel import POD, every_item, present
 
 
 @translator("pss-sysctls")
@@ -14,8 +14,11 @@ def translate(params: Params) -> Translation:
     return Translation(
         validations=[
             {
-                "expression": f"{list_at(f'{POD}.securityContext.sysctls')}.all(s, "
-                f"{present('s.name')} && s.name in {json.dumps(sorted(ALLOWED))})",
+                "expression": every_item(
+                    f"{POD}.securityContext.sysctls",
+                    "s",
+                    f"{present('s.name')} && s.name in {json.dumps(sorted(ALLOWED))}",
+                ),
                 "message": f"only safe sysctls may be set: {', '.join(sorted(ALLOWED))}",
             }
         ],

@@ -6,7 +6,7 @@ import json
 
 from ...checks.pss_volume_types import ALLOWED, Params
 from . import Translation, translator
-from ._cel import POD, list_at
+from ._cel import POD, every_item
 
 
 @translator("pss-volume-types")
@@ -14,8 +14,9 @@ def translate(params: Params) -> Translation:
     return Translation(
         validations=[
             {
-                "expression": f"{list_at(f'{POD}.volumes')}.all(v, "
-                f"v.exists(k, k in {json.dumps(list(ALLOWED))} && v[k] != null))",
+                "expression": every_item(
+                    f"{POD}.volumes", "v", f"v.exists(k, k in {json.dumps(list(ALLOWED))} && v[k] != null)"
+                ),
                 "message": f"volumes must be of an allowed type: {', '.join(ALLOWED)}",
             }
         ],
