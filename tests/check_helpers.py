@@ -33,12 +33,20 @@ def wrap(kind: str, spec: dict[str, Any], labels: dict[str, str] | None = None) 
             "spec": {"template": template}}  # fmt: skip
 
 
-def policy_text(check: str, params: dict[str, Any], exemptions: dict[str, Any] | None = None) -> str:
-    """A Deny policy running one check; JSON is YAML, so params are written as JSON."""
+def policy_text(
+    check: str,
+    params: dict[str, Any],
+    exemptions: dict[str, Any] | None = None,
+    *,
+    name: str = "under-test",
+    **spec: Any,
+) -> str:
+    """A Deny policy running one check; JSON is YAML, so params (and other `spec` fields) are written as
+    JSON."""
     text = f"""\
 apiVersion: podgate.io/v1alpha1
 kind: Policy
-metadata: {{name: under-test}}
+metadata: {{name: {name}}}
 spec:
   description: The check under test.
   remediation: Fix it.
@@ -46,6 +54,7 @@ spec:
 """
     if exemptions:
         text += f"  exemptions: {json.dumps(exemptions)}\n"
+    text += "".join(f"  {field}: {json.dumps(value)}\n" for field, value in spec.items())
     return text
 
 

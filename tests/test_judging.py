@@ -4,6 +4,7 @@ policy matches an operation of the requests that only name their pod, an evictio
 from __future__ import annotations
 
 import pytest
+from check_helpers import policy_text
 from conftest import POLICIES
 
 from webhook.judging import Judged
@@ -54,24 +55,12 @@ def test_an_eviction_is_judged_by_a_policy_matching_delete() -> None:
 
 
 def test_the_fail_closed_policies_are_worked_out_at_load() -> None:
-    def no_root(name: str, actions: str, failure_policy: str) -> str:
-        return f"""\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {{name: {name}}}
-spec:
-  description: d
-  remediation: r
-  actions: {actions}
-  failurePolicy: {failure_policy}
-  rules: [{{check: no-root}}]
-"""
-
     texts = [
-        no_root("warns", "[Warn]", "Fail"),  # cannot deny, so it cannot deny what it could not judge
-        no_root("denies-open", "[Deny]", "Ignore"),
-        no_root("denies-closed", "[Deny, Audit]", "Fail"),
-        no_root("b-denies-closed", "[Deny]", "Fail"),
+        # Warn cannot deny, so it cannot deny what it could not judge either.
+        policy_text("no-root", {}, name="warns", actions=["Warn"], failurePolicy="Fail"),
+        policy_text("no-root", {}, name="denies-open", actions=["Deny"], failurePolicy="Ignore"),
+        policy_text("no-root", {}, name="denies-closed", actions=["Deny", "Audit"], failurePolicy="Fail"),
+        policy_text("no-root", {}, name="b-denies-closed", actions=["Deny"], failurePolicy="Fail"),
     ]
     judged = Judged.of(load_policy_text("---\n".join(texts)))
     assert judged.fail_closed == ("b-denies-closed", "denies-closed")  # in evaluation order

@@ -7,24 +7,13 @@ import dataclasses
 from typing import Any
 
 import pytest
+from check_helpers import policy_text
 from conftest import pod
 from incident_fixtures import incident_review, request_of, shipped
 
 from webhook.policy import Request, evaluate, load_policy_text
 from webhook.policy.registry import CHECKS
 from webhook.policy.result import Violation
-
-NO_ROOT = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: no-root}
-spec:
-  description: Containers must not run as root.
-  remediation: Set runAsNonRoot to true.
-  actions: [Deny]
-  failurePolicy: FAILURE
-  rules: [{check: no-root}]
-"""
 
 
 def test_a_pod_check_that_raises(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,7 +30,10 @@ def test_a_pod_check_that_raises(monkeypatch: pytest.MonkeyPatch) -> None:
         "metadata": {"name": "web"},
         "spec": {"template": {"spec": pod()["spec"]}},
     }
-    closed = evaluate(load_policy_text(NO_ROOT.replace("FAILURE", "Fail")), Request(object=deployment))
+    closed = evaluate(
+        load_policy_text(policy_text("no-root", {}, name="no-root", failurePolicy="Fail")),
+        Request(object=deployment),
+    )
     detail = "policy no-root could not evaluate rule no-root: RuntimeError: boom"
     assert closed.violations == (
         Violation(
@@ -52,10 +44,13 @@ def test_a_pod_check_that_raises(monkeypatch: pytest.MonkeyPatch) -> None:
             path="spec.template.spec",
             value=None,
             message=f"{detail}; denied because its failurePolicy is Fail [policy no-root]",
-            remediation="Set runAsNonRoot to true.",
+            remediation="Fix it.",
         ),
     )
-    opened = evaluate(load_policy_text(NO_ROOT.replace("FAILURE", "Ignore")), Request(object=deployment))
+    opened = evaluate(
+        load_policy_text(policy_text("no-root", {}, name="no-root", failurePolicy="Ignore")),
+        Request(object=deployment),
+    )
     assert opened.allowed and opened.violations == ()
     assert opened.notes == (f"{detail}; ignored because its failurePolicy is Ignore",)
 
