@@ -246,3 +246,24 @@ def test_doctor_and_audit_report_what_was_tried(tmp_path: Path, capsys: pytest.C
     assert f"cannot load the kubeconfig {missing}: no such file" in capsys.readouterr().err
     assert main(["audit", "--cluster", "--in-cluster", "--kubeconfig", missing]) == 2
     assert "either the in-cluster service account or --kubeconfig/--context" in capsys.readouterr().err
+
+
+def test_the_webhook_prefers_its_service_account_then_a_kubeconfig(
+    kube: KubeLoopback,
+    in_cluster_kube: tuple[KubeLoopback, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from webhook.namespaces import api_client as webhook_client
+
+    loop, account = in_cluster_kube
+    monkeypatch.setattr("webhook.kube_connect.SERVICE_ACCOUNT_DIR", account)
+    for key, value in pod_environment(loop, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("KUBECONFIG", str(kube.kubeconfig(tmp_path)))
+    connection = Connection(webhook_client(), "")
+    assert reaches(connection, loop) == "bearer service-account-token"  # in its pod, as docs/webhook.md says
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
+    assert reaches(Connection(webhook_client(), ""), kube) == "Bearer loopback-token"
+    monkeypatch.delenv("KUBECONFIG")
+    assert webhook_client() is None  # no cluster: the caller runs without namespace labels

@@ -7,8 +7,8 @@
 
 `in_cluster=True` (`podgate audit --in-cluster`) asks for the service account alone. The default
 namespace is the kubeconfig context's, or the service account's (`<dir>/namespace`), else "default",
-as kubectl does. `podgate serve` reaches its cluster in `namespaces.api_client` instead: a webhook runs
-in its pod, so in-cluster comes first there, as docs/webhook.md says.
+as kubectl does. `podgate serve` asks for the service account first, then the rest
+(`namespaces.api_client`): a webhook runs in its pod, as docs/webhook.md says.
 """
 
 from __future__ import annotations

@@ -87,19 +87,23 @@ class NamespaceCache:
 
 
 def api_client(kube_api: str = "") -> Any | None:
-    """A client for `kube_api`, else in-cluster config, else kubeconfig; None when there is no cluster."""
-    from kubernetes import client, config
+    """A client for `kube_api`, else the pod's service account, else the kubeconfig; None when there is
+    no cluster. The webhook runs in its pod, so in-cluster comes first here (the CLI's order is kubectl's)."""
+    from kubernetes import client
+
+    from .kube_connect import KubeConfigError
+    from .kube_connect import api_client as connect
 
     if kube_api:
         configuration = client.Configuration()
         configuration.host = kube_api
         return client.ApiClient(configuration)
     try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-        return client.ApiClient()
-    except config.ConfigException:
-        pass
+        return connect(in_cluster=True).api_client
+    except KubeConfigError:
+        pass  # not in a pod: a webhook run by hand, with the operator's kubeconfig
     try:
-        return config.new_client_from_config()  # type: ignore[no-untyped-call]
-    except (config.ConfigException, OSError, TypeError):
+        return connect().api_client
+    except KubeConfigError as exc:
+        log.info("no cluster configuration: %s", exc)  # the caller says what goes without
         return None
