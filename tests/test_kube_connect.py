@@ -1,6 +1,7 @@
-"""One way to reach the API server (`webhook.kube_connect.api_client`), for hold/release, doctor and audit:
-kubectl's precedence and default namespace, checked against the loopback API server with temp kubeconfig
-files and a fake service-account directory (the in-cluster address is HTTPS, verified with its CA)."""
+"""One way to reach the API server (`webhook.kube_connect.api_client`), for hold/release, doctor, audit
+and the webhook: kubectl's precedence and default namespace, checked against the loopback API server with
+temp kubeconfig files and a fake service-account directory (the in-cluster address is HTTPS, verified with
+its CA)."""
 
 from __future__ import annotations
 
