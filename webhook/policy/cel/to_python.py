@@ -1,0 +1,719 @@
+"""A fast path for CEL programs: the checked syntax tree compiled to straight-line Python source.
+
+cel-expr-python stays THE CEL implementation (parsing, type checking, errors, messages). What costs
+most in a small admission rule is not evaluating it but converting the request's Python values into
+CEL values (pybind11) and the binding's per-call overhead. So at load, each rule's combined program
+(see rules.py) is compiled, when every construct in it is one this module reproduces exactly, into
+one Python function that evaluates it directly on the request's Python values (dict, list, str,
+int, float, bool, None): no conversion at all.
+
+Soundness contract. For any input, the fast function either returns exactly the value
+`program.eval(...).plain_value()` would return (the same Python value, of the same type), or raises
+(any exception: `Defer`, KeyError, TypeError, IndexError, ...), and then the caller evaluates the real
+program as before. So:
+
+- Wherever CEL gives an error (no such key, select on null or on a non-map, index out of range, int64
+  overflow, division by zero, no matching overload, ...), the generated code raises, never returns.
+  Python is more permissive than CEL (`True == 1`, `1 + True`, negative indices, `//` rounding toward
+  -inf, `str * int`, ints beyond int64, `[nan] == [nan]`): every operation checks the exact types of
+  its operands (`type(x) is ...`: bool is a subclass of int) and raises where CEL would not answer as
+  Python does, or where this module is not sure it would.
+- `&&` and `||` absorb errors in CEL (`false && error` is false). The generated code short-circuits
+  left to right and lets an error on the left propagate: the real program then gives the commutative
+  answer. Comprehensions (all, exists, exists_one, map, filter) are compiled from the generic
+  comprehension node, so their CEL definition is what runs; an error in any step raises.
+- `cel.bind` values are evaluated eagerly but their failure is kept, not raised, until the bound name
+  is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it).
+- cel-expr-python converts a variable deeply when the program first touches it: anything in it it
+  cannot represent (an int beyond int64, a lone surrogate, a tuple, a non-string key...) makes the
+  whole access an error. The real program sees the variable reduced to what it can observe
+  (demand.py), so `checker()` tests exactly those parts, once per request: the fast path answers only
+  for values that are plain JSON data CEL represents as the same values (ints within int64, string
+  keys, no lone surrogates).
+- A program using anything not reproduced (optionals, bytes, uints, `type()`, regex `matches` (RE2 is
+  not Python's re), conversions, functions not listed in `_FUNCTIONS`, a map iterated where order
+  matters, an unknown syntax node) gets no fast path: decided at load, no cost per request.
+
+Generated source contains only `repr()`s of plain str/int/float/bool/None constants and generated
+names (`v3`, `g0`): no text of the expression is pasted into it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
+from .demand import FULL, KIND, NONE, Demand, Elements, Fields
+
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+EXACT_FLOAT_INT = 2**53  # ints up to this size convert to double exactly: int/double mixes compare alike
+
+
+class Defer(Exception):
+    """The fast path does not answer: evaluate the real program."""
+
+
+class Unsupported(Exception):
+    """A construct the compiler does not reproduce: no fast path for this program."""
+
+
+class _Abort(Exception):
+    """Where the real program raises instead of returning an error (a duplicate map key): never kept
+    as a failed binding, always deferred."""
+
+
+_FAILED = object()  # a cel.bind value whose evaluation failed (used: defer; unused: harmless)
+
+
+@dataclass(frozen=True, slots=True)
+class FastProgram:
+    function: Callable[..., Any]  # takes the global variables' values in the order of `variables`
+    variables: tuple[str, ...]
+    source: str  # the generated Python, for tests and debugging
+
+
+# --- run-time helpers the generated code calls (each raises where CEL would not agree) -------------
+
+
+def _int(value: int) -> int:
+    if INT_MIN <= value <= INT_MAX:
+        return value
+    raise Defer("int64 overflow")
+
+
+def _eq(a: Any, b: Any) -> bool:
+    """CEL's heterogeneous equality on valid values."""
+    ta, tb = type(a), type(b)
+    if ta is tb:
+        if ta is list:
+            return len(a) == len(b) and all(_eq(x, y) for x, y in zip(a, b, strict=True))
+        if ta is dict:
+            return a.keys() == b.keys() and all(_eq(a[k], b[k]) for k in a)
+        if ta is str or ta is int or ta is float or ta is bool or a is None:
+            return bool(a == b)
+        raise Defer("equality of an unknown type")
+    if (ta is int and tb is float) or (ta is float and tb is int):
+        whole = a if ta is int else b
+        if -EXACT_FLOAT_INT <= whole <= EXACT_FLOAT_INT:
+            return bool(a == b)
+        raise Defer("int/double equality beyond 2**53")
+    if ta in _VALUE_TYPES and tb in _VALUE_TYPES:
+        return False  # different kinds of values are not equal (no error) in CEL
+    raise Defer("equality of an unknown type")
+
+
+_VALUE_TYPES = frozenset({type(None), bool, int, float, str, list, dict})
+_ORDERED = frozenset({bool, int, float, str})
+
+
+def _ordered(a: Any, b: Any) -> None:
+    """Raise unless `a < b` means in Python what it means in CEL."""
+    ta, tb = type(a), type(b)
+    if ta is tb and ta in _ORDERED:
+        return
+    if (ta is int and tb is float) or (ta is float and tb is int):
+        whole = a if ta is int else b
+        if -EXACT_FLOAT_INT <= whole <= EXACT_FLOAT_INT:
+            return
+    raise Defer("comparison CEL does not define as Python does")
+
+
+def _lt(a: Any, b: Any) -> bool:
+    _ordered(a, b)
+    return bool(a < b)
+
+
+def _le(a: Any, b: Any) -> bool:
+    _ordered(a, b)
+    return bool(a <= b)
+
+
+def _gt(a: Any, b: Any) -> bool:
+    _ordered(a, b)
+    return bool(a > b)
+
+
+def _ge(a: Any, b: Any) -> bool:
+    _ordered(a, b)
+    return bool(a >= b)
+
+
+def _add(a: Any, b: Any) -> Any:
+    ta = type(a)
+    if ta is not type(b):
+        raise Defer("+ of different types")
+    if ta is int:
+        return _int(a + b)
+    if ta is str or ta is float:
+        return a + b
+    if ta is list:
+        return [*a, *b]
+    raise Defer("+ of an unsupported type")
+
+
+def _sub(a: Any, b: Any) -> Any:
+    ta = type(a)
+    if ta is not type(b):
+        raise Defer("- of different types")
+    if ta is int:
+        return _int(a - b)
+    if ta is float:
+        return a - b
+    raise Defer("- of an unsupported type")
+
+
+def _mul(a: Any, b: Any) -> Any:
+    ta = type(a)
+    if ta is not type(b):
+        raise Defer("* of different types")
+    if ta is int:
+        return _int(a * b)
+    if ta is float:
+        return a * b
+    raise Defer("* of an unsupported type")
+
+
+def _div(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int and b != 0:
+        quotient = abs(a) // abs(b)  # CEL truncates toward zero
+        return _int(quotient if (a < 0) == (b < 0) else -quotient)
+    raise Defer("/ other than of two ints with a divisor")  # double division: inf, nan... left to CEL
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if type(a) is int and type(b) is int and b != 0 and not (a == INT_MIN and b == -1):
+        remainder = abs(a) % abs(b)  # CEL's remainder takes the sign of the dividend
+        return -remainder if a < 0 else remainder
+    raise Defer("% other than of two ints with a divisor")
+
+
+def _neg(a: Any) -> Any:
+    if type(a) is int:
+        return _int(-a)
+    if type(a) is float:
+        return -a
+    raise Defer("- of an unsupported type")
+
+
+def _in(item: Any, container: Any) -> bool:
+    if type(container) is list:
+        return any(_eq(item, element) for element in container)
+    if type(container) is dict and type(item) is str:
+        return item in container
+    raise Defer("`in` on an unsupported type")
+
+
+def _index(container: Any, key: Any) -> Any:
+    if type(container) is list and type(key) is int and 0 <= key < len(container):
+        return container[key]
+    if type(container) is dict and type(key) is str:
+        return container[key]  # KeyError: CEL's "no such key"
+    raise Defer("index of an unsupported kind")
+
+
+def _size(value: Any) -> int:
+    if type(value) is str or type(value) is list or type(value) is dict:
+        return len(value)
+    raise Defer("size of an unsupported type")
+
+
+def _strings(*values: Any) -> None:
+    for value in values:
+        if type(value) is not str:
+            raise Defer("a string function on a non-string")
+
+
+def _starts_with(s: Any, prefix: Any) -> bool:
+    _strings(s, prefix)
+    return bool(s.startswith(prefix))
+
+
+def _ends_with(s: Any, suffix: Any) -> bool:
+    _strings(s, suffix)
+    return bool(s.endswith(suffix))
+
+
+def _contains(s: Any, part: Any) -> bool:
+    _strings(s, part)
+    return part in s
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+_ASCII_UPPER = {c: c - 32 for c in range(ord("a"), ord("z") + 1)}
+
+
+def _lower_ascii(s: Any) -> str:
+    _strings(s)
+    return str(s.translate(_ASCII_LOWER))
+
+
+def _upper_ascii(s: Any) -> str:
+    _strings(s)
+    return str(s.translate(_ASCII_UPPER))
+
+
+def _join(items: Any, separator: Any = "") -> str:
+    _strings(separator)
+    if type(items) is not list:
+        raise Defer("join of a non-list")
+    _strings(*items)
+    return str(separator.join(items))
+
+
+def _replace(s: Any, old: Any, new: Any) -> str:
+    _strings(s, old, new)
+    if not old:
+        raise Defer("replace of the empty string")  # where CEL inserts `new` is not checked here
+    return str(s.replace(old, new))
+
+
+def _map(*pairs: Any) -> dict[str, Any]:
+    built = {}
+    for i in range(0, len(pairs), 2):
+        if type(pairs[i]) is not str:
+            raise Defer("a map literal key that is not a string")
+        if pairs[i] in built:
+            raise _Abort("duplicate key in a map literal")  # the real program raises
+        built[pairs[i]] = pairs[i + 1]
+    return built
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is bool:
+        return value
+    raise Defer("not a bool")
+
+
+# CEL function (overload name as the checker writes it, member call?, arity) -> helper.
+_FUNCTIONS: dict[tuple[str, bool, int], str] = {
+    ("_<_", False, 2): "_lt",
+    ("_<=_", False, 2): "_le",
+    ("_>_", False, 2): "_gt",
+    ("_>=_", False, 2): "_ge",
+    ("_+_", False, 2): "_add",
+    ("_-_", False, 2): "_sub",
+    ("_*_", False, 2): "_mul",
+    ("_/_", False, 2): "_div",
+    ("_%_", False, 2): "_mod",
+    ("-_", False, 1): "_neg",
+    ("@in", False, 2): "_in",
+    ("_[_]", False, 2): "_index",
+    ("size", False, 1): "_size",
+    ("size", True, 1): "_size",
+    ("startsWith", True, 2): "_starts_with",
+    ("endsWith", True, 2): "_ends_with",
+    ("contains", True, 2): "_contains",
+    ("lowerAscii", True, 1): "_lower_ascii",
+    ("upperAscii", True, 1): "_upper_ascii",
+    ("join", True, 1): "_join",
+    ("join", True, 2): "_join",
+    ("replace", True, 3): "_replace",
+}
+
+_HELPERS: dict[str, Any] = {
+    name: globals()[name]
+    for name in {
+        *_FUNCTIONS.values(),
+        "_eq",
+        "_int",
+        "_map",
+        "_bool",
+    }
+}
+
+
+# --- the compiler ----------------------------------------------------------------------------------
+
+
+def compile_fast(root: Expr, global_names: tuple[str, ...]) -> FastProgram | None:
+    """The fast function for the program whose checked tree is `root`, or None when it uses
+    anything this module does not reproduce exactly."""
+    try:
+        emitter = _Emitter(global_names)
+        result = emitter.expr(root)
+    except (Unsupported, RecursionError):
+        return None
+    used = tuple(name for name in global_names if name in emitter.used_globals)
+    params = ", ".join(emitter.global_python[name] for name in used)
+    body = "\n".join("    " + line for line in emitter.lines)
+    source = f"def fast({params}):\n{body}\n    return {result}\n"
+    namespace: dict[str, Any] = {
+        **_HELPERS,
+        "_D": Defer,
+        "_Abort": _Abort,
+        "_FAILED": _FAILED,
+        **emitter.constants,
+    }
+    try:
+        code = compile(source, "<cel fast path>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # nested deeper than Python's parser allows
+        return None
+    exec(code, namespace)  # generated: see the module docstring
+    return FastProgram(namespace["fast"], used, source)
+
+
+class _Emitter:
+    def __init__(self, global_names: tuple[str, ...]) -> None:
+        self.lines: list[str] = []
+        self.indent = ""
+        self.count = 0
+        self.global_python = {name: f"g{i}" for i, name in enumerate(global_names)}
+        self.used_globals: set[str] = set()
+        self.scope: list[dict[str, tuple[str, bool]]] = []  # CEL name -> (Python name, may be failed)
+        self.constants: dict[str, Any] = {}
+        self.fresh_lists: set[str] = set()  # accumulators holding a list only this code refers to
+
+    def temp(self) -> str:
+        self.count += 1
+        return f"v{self.count}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append(self.indent + line)
+
+    def assign(self, code: str) -> str:
+        name = self.temp()
+        self.emit(f"{name} = {code}")
+        return name
+
+    def constant(self, value: Any) -> str:
+        if value is None or type(value) in (bool, int, str):
+            if type(value) is int and not INT_MIN <= value <= INT_MAX:
+                raise Unsupported("int constant out of range")
+            return repr(value)
+        if type(value) is float:
+            if math.isfinite(value):
+                return repr(value)
+            name = f"k{len(self.constants)}"
+            self.constants[name] = value
+            return name
+        raise Unsupported(f"constant of type {type(value).__name__}")
+
+    def expr(self, node: Expr) -> str:
+        """Emit the statements computing `node`; return a Python expression naming its value (a
+        constant or a local that later statements do not reassign)."""
+        if isinstance(node, Const):
+            if node.unsigned:
+                raise Unsupported("uint constant")
+            return self.constant(node.value)
+        if isinstance(node, Ident):
+            return self.ident(node.name)
+        if isinstance(node, Select):
+            operand = self.expr(node.operand)
+            self.emit(f"if type({operand}) is not dict: raise _D")
+            if node.test_only:
+                return self.assign(f"{node.field!r} in {operand}")
+            return self.assign(f"{operand}[{node.field!r}]")  # KeyError: no such key
+        if isinstance(node, Call):
+            return self.call(node)
+        if isinstance(node, CreateList):
+            if node.optional_indices:
+                raise Unsupported("optional list elements")
+            items = [self.expr(e) for e in node.elements]
+            return self.assign(f"[{', '.join(items)}]")
+        if isinstance(node, CreateStruct):
+            if node.message_name or any(e.key is None or e.optional for e in node.entries):
+                raise Unsupported("a message or an optional map entry")
+            parts: list[str] = []
+            for entry in node.entries:
+                assert entry.key is not None
+                parts += [self.expr(entry.key), self.expr(entry.value)]
+            return self.assign(f"_map({', '.join(parts)})")
+        if isinstance(node, Comprehension):
+            return self.comprehension(node)
+        raise Unsupported(type(node).__name__)
+
+    def ident(self, name: str) -> str:
+        for scope in reversed(self.scope):
+            if name in scope:
+                python, may_fail = scope[name]
+                if may_fail:
+                    self.emit(f"if {python} is _FAILED: raise _D")
+                return python
+        if name in self.global_python:
+            self.used_globals.add(name)
+            return self.global_python[name]
+        raise Unsupported(f"identifier {name}")  # a type name (int, string...) or unknown
+
+    def boolean(self, node: Expr) -> str:
+        value = self.expr(node)
+        if isinstance(node, Const) and type(node.value) is bool:
+            return value
+        self.emit(f"if type({value}) is not bool: raise _D")
+        return value
+
+    def branch(self, node: Expr, target: str) -> None:
+        """Emit, at one deeper indentation, the statements assigning `node`'s value to `target`."""
+        outer = self.indent
+        self.indent += "    "
+        start = len(self.lines)
+        value = self.expr(node)
+        self.emit(f"{target} = {value}")
+        if len(self.lines) == start:
+            self.emit("pass")
+        self.indent = outer
+
+    def call(self, node: Call) -> str:
+        function, args = node.function, node.args
+        if function in ("_&&_", "_||_") and node.target is None and len(args) == 2:
+            left = self.boolean(args[0])
+            target = self.temp()
+            test = left if function == "_&&_" else f"not {left}"
+            self.emit(f"if {test}:")
+            outer = self.indent
+            self.indent += "    "
+            right = self.boolean(args[1])
+            self.emit(f"{target} = {right}")
+            self.indent = outer
+            self.emit("else:")
+            self.emit(f"    {target} = {'False' if function == '_&&_' else 'True'}")
+            return target
+        if function == "_?_:_" and node.target is None and len(args) == 3:
+            condition = self.boolean(args[0])
+            target = self.temp()
+            self.emit(f"if {condition}:")
+            self.branch(args[1], target)
+            self.emit("else:")
+            self.branch(args[2], target)
+            return target
+        if function in ("!_", "@not_strictly_false") and node.target is None and len(args) == 1:
+            value = self.boolean(args[0])
+            return self.assign(f"not {value}") if function == "!_" else value
+        if function == "dyn" and node.target is None and len(args) == 1:
+            return self.expr(args[0])
+        if function in ("_==_", "_!=_") and node.target is None and len(args) == 2:
+            return self.equality(function == "_==_", args[0], args[1])
+        if function == "@in" and node.target is None and len(args) == 2:
+            literal = _string_literals(args[1])
+            if literal is not None:  # folded at load: membership in a frozenset of strings
+                item = self.expr(args[0])
+                name = f"k{len(self.constants)}"
+                self.constants[name] = literal
+                return self.assign(f"type({item}) is str and {item} in {name}")
+        receiver = [node.target] if node.target is not None else []
+        helper = _FUNCTIONS.get((function, node.target is not None, len(receiver) + len(args)))
+        if helper is None:
+            raise Unsupported(f"function {function}")
+        values = [self.expr(a) for a in (*receiver, *args)]
+        return self.assign(f"{helper}({', '.join(values)})")
+
+    def equality(self, equal: bool, left: Expr, right: Expr) -> str:
+        if isinstance(left, Const) and not isinstance(right, Const):
+            left, right = right, left
+        value = self.expr(left)
+        if isinstance(right, Const) and not right.unsigned:
+            constant = right.value
+            if constant is None:
+                return self.assign(f"{value} is {'' if equal else 'not '}None")
+            if type(constant) is bool:
+                return self.assign(f"{value} is {'' if equal else 'not '}{constant!r}")
+            if type(constant) is str:
+                # Python's str == is CEL's: other types are never equal to a string in either.
+                return self.assign(f"{value} {'==' if equal else '!='} {constant!r}")
+            if type(constant) is int and -EXACT_FLOAT_INT <= constant <= EXACT_FLOAT_INT:
+                # ints and doubles compare by value in both; a bool is never equal to an int in CEL.
+                test = f"({value} == {constant!r} and type({value}) is not bool)"
+                return self.assign(test if equal else f"not {test}")
+        other = self.expr(right)
+        return self.assign(f"{'' if equal else 'not '}_eq({value}, {other})")
+
+    def comprehension(self, node: Comprehension) -> str:
+        iterated_list = node.iter_range if isinstance(node.iter_range, CreateList) else None
+        if iterated_list is not None and iterated_list.optional_indices:
+            raise Unsupported("optional list elements")
+        is_bind = iterated_list is not None and not iterated_list.elements
+        accu = self.temp()
+        if is_bind:
+            # cel.bind: the value is kept even if it fails; only a use of it defers (errors are values).
+            self.emit("try:")
+            outer = self.indent
+            self.indent += "    "
+            value = self.expr(node.accu_init)
+            self.emit(f"{accu} = {value}")
+            self.indent = outer
+            self.emit("except _Abort:")
+            self.emit("    raise")
+            self.emit("except Exception:")
+            self.emit(f"    {accu} = _FAILED")
+            self.scope.append({node.accu_var: (accu, True)})
+            result = self.expr(node.result)
+            self.scope.pop()
+            return result
+
+        iterated = self.expr(node.iter_range)
+        items = self.temp()
+        self.emit(f"if type({iterated}) is list:")
+        self.emit(f"    {items} = {iterated}")
+        if _order_free(node):
+            self.emit(f"elif type({iterated}) is dict:")
+            self.emit(f"    {items} = list({iterated})")
+        self.emit("else:")
+        self.emit("    raise _D")
+        fresh = isinstance(node.accu_init, CreateList)
+        init = self.expr(node.accu_init)
+        self.emit(f"{accu} = {init}")
+        element = self.temp()
+        self.emit(f"for {element} in {items}:")
+        outer = self.indent
+        self.indent += "    "
+        self.scope.append({node.iter_var: (element, False), node.accu_var: (accu, False)})
+        if fresh:
+            self.fresh_lists.add(accu)
+        if not (isinstance(node.loop_condition, Const) and node.loop_condition.value is True):
+            condition = self.boolean(node.loop_condition)
+            self.emit(f"if not {condition}: break")
+        step = self.step(node.loop_step, node.accu_var, accu)
+        if step != accu:
+            self.emit(f"{accu} = {step}")
+        self.scope[-1] = {node.accu_var: (accu, False)}  # the result sees only the accumulator
+        self.indent = outer
+        self.fresh_lists.discard(accu)
+        result = self.expr(node.result)
+        self.scope.pop()
+        return result
+
+    def step(self, node: Expr, accu_var: str, accu: str) -> str:
+        """A loop step; `accu + [x]` on an accumulator list of our own appends instead of copying
+        (map and filter would otherwise be quadratic)."""
+        if (
+            accu in self.fresh_lists
+            and isinstance(node, Call)
+            and node.function == "_+_"
+            and node.target is None
+            and isinstance(node.args[0], Ident)
+            and node.args[0].name == accu_var
+            and isinstance(node.args[1], CreateList)
+            and not node.args[1].optional_indices
+        ):
+            for element in node.args[1].elements:
+                self.emit(f"{accu}.append({self.expr(element)})")
+            return accu
+        if isinstance(node, Call) and node.function == "_?_:_" and node.target is None:
+            condition = self.boolean(node.args[0])
+            self.emit(f"if {condition}:")
+            for branch in node.args[1:]:
+                outer = self.indent
+                self.indent += "    "
+                start = len(self.lines)
+                value = self.step(branch, accu_var, accu)
+                if value != accu:
+                    self.emit(f"{accu} = {value}")
+                if len(self.lines) == start:
+                    self.emit("pass")
+                self.indent = outer
+                if branch is node.args[1]:
+                    self.emit("else:")
+            return accu
+        return self.expr(node)
+
+
+def _string_literals(node: Expr) -> frozenset[str] | None:
+    if isinstance(node, CreateList) and not node.optional_indices and node.elements:
+        values = [e.value for e in node.elements if isinstance(e, Const)]
+        if len(values) == len(node.elements) and all(type(v) is str for v in values):
+            return frozenset(values)
+    return None
+
+
+def _order_free(node: Comprehension) -> bool:
+    """Does the comprehension's result not depend on the iteration order (all, exists, exists_one)?
+    CEL iterates a map in its own order, which need not be Python's."""
+    accu = Ident(node.accu_var)
+    step = node.loop_step
+    if isinstance(node.accu_init, Const) and type(node.accu_init.value) is bool:
+        return (
+            isinstance(step, Call)
+            and step.function in ("_&&_", "_||_")
+            and step.args[0] == accu
+            and node.result == accu
+        )
+    if isinstance(node.accu_init, Const) and node.accu_init.value == 0 and type(node.accu_init.value) is int:
+        return (
+            isinstance(step, Call)
+            and step.function == "_?_:_"
+            and step.args[2] == accu
+            and step.args[1] == Call("_+_", None, (accu, Const(1)))
+        )
+    return False
+
+
+# --- the values the fast path may read ------------------------------------------------------------
+
+
+def checker(demand: Demand) -> Callable[[Any], bool] | None:
+    """A function telling whether the part of a value that `demand` observes (what demand.prune
+    keeps, so what the real program converts) is plain data CEL represents as the same Python
+    values. None: nothing to check (the part is null)."""
+    if demand is NONE:
+        return None
+    if demand is FULL:
+        return _clean
+    if demand is KIND:
+        return _clean_kind
+    if isinstance(demand, Elements):
+        each = checker(demand.each)
+        if each is None:
+            return _list_or_clean
+
+        def elements(value: Any) -> bool:
+            if type(value) is list:
+                return all(each(item) for item in value)
+            return _clean(value)
+
+        return elements
+    assert isinstance(demand, Fields)
+    keys = tuple((key, check) for key, sub in demand.keys if (check := checker(sub)) is not None)
+
+    def fields(value: Any) -> bool:
+        if type(value) is not dict:
+            return _clean(value)  # kept whole by pruning (a non-dict mapping: refused by _clean)
+        return all(key not in value or check(value[key]) for key, check in keys)
+
+    return fields
+
+
+def _list_or_clean(value: Any) -> bool:
+    return type(value) is list or _clean(value)
+
+
+def _clean_kind(value: Any) -> bool:
+    return type(value) is dict or type(value) is list or _clean(value)
+
+
+_SCALARS = frozenset({type(None), bool, float})
+
+
+def _clean(value: Any) -> bool:
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        kind = type(node)
+        if kind in _SCALARS:
+            continue
+        if kind is str:
+            if not (node.isascii() or _encodes(node)):
+                return False
+        elif kind is int:
+            if not INT_MIN <= node <= INT_MAX:  # beyond int64: CEL makes it a uint or an error
+                return False
+        elif kind is dict:
+            for key in node:
+                if type(key) is not str or not (key.isascii() or _encodes(key)):
+                    return False
+            pending.extend(node.values())
+        elif kind is list:
+            pending.extend(node)
+        else:
+            return False
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: the CEL binding raises on it
+        return False
+    return True
