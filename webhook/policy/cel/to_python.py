@@ -314,6 +314,8 @@ _FUNCTIONS: dict[tuple[str, bool, int], str] = {
     ("replace", True, 3): "_replace",
 }
 
+_BOOLEAN_HELPERS = frozenset({"_lt", "_le", "_gt", "_ge", "_in", "_starts_with", "_ends_with", "_contains"})
+
 _HELPERS: dict[str, Any] = {
     name: globals()[name]
     for name in {
@@ -366,6 +368,41 @@ class _Emitter:
         self.scope: list[dict[str, tuple[str, bool]]] = []  # CEL name -> (Python name, may be failed)
         self.constants: dict[str, Any] = {}
         self.fresh_lists: set[str] = set()  # accumulators holding a list only this code refers to
+        # What is known at the current point of the generated code, per nested block (innermost
+        # last): values already computed ("sel:v1:'spec'" -> "v4") and checks already passed
+        # ("dict:v1"). Only about names assigned once: never about accumulators (`mutable`).
+        self.known: list[dict[str, str]] = [{}]
+        self.mutable: set[str] = set()
+        self.bools: set[str] = {"True", "False"}  # names every assignment of which is a bool
+
+    def lookup(self, key: str) -> str | None:
+        for layer in reversed(self.known):
+            if key in layer:
+                return layer[key]
+        return None
+
+    def learn(self, key: str, name: str = "") -> None:
+        self.known[-1][key] = name
+
+    def enter(self) -> None:
+        """Start a nested block (a branch, a loop body, a try): what is learnt there stays there."""
+        self.indent += "    "
+        self.known.append({})
+
+    def leave(self) -> None:
+        self.indent = self.indent[:-4]
+        self.known.pop()
+
+    def require(self, kind: str, value: str) -> None:
+        """Emit the check that `value` is a `kind` (dict or bool), unless already known."""
+        if value in self.mutable:
+            self.emit(f"if type({value}) is not {kind}: raise _D")
+            return
+        if kind == "bool" and value in self.bools:
+            return
+        if self.lookup(f"{kind}:{value}") is None:
+            self.emit(f"if type({value}) is not {kind}: raise _D")
+            self.learn(f"{kind}:{value}")
 
     def temp(self) -> str:
         self.count += 1
@@ -403,10 +440,18 @@ class _Emitter:
             return self.ident(node.name)
         if isinstance(node, Select):
             operand = self.expr(node.operand)
-            self.emit(f"if type({operand}) is not dict: raise _D")
+            key = f"{'has' if node.test_only else 'sel'}:{operand}:{node.field!r}"
+            if operand not in self.mutable and (known := self.lookup(key)) is not None:
+                return known
+            self.require("dict", operand)
             if node.test_only:
-                return self.assign(f"{node.field!r} in {operand}")
-            return self.assign(f"{operand}[{node.field!r}]")  # KeyError: no such key
+                value = self.assign(f"{node.field!r} in {operand}")
+                self.bools.add(value)
+            else:
+                value = self.assign(f"{operand}[{node.field!r}]")  # KeyError: no such key
+            if operand not in self.mutable:
+                self.learn(key, value)
+            return value
         if isinstance(node, Call):
             return self.call(node)
         if isinstance(node, CreateList):
@@ -430,8 +475,9 @@ class _Emitter:
         for scope in reversed(self.scope):
             if name in scope:
                 python, may_fail = scope[name]
-                if may_fail:
+                if may_fail and self.lookup(f"ok:{python}") is None:
                     self.emit(f"if {python} is _FAILED: raise _D")
+                    self.learn(f"ok:{python}")
                 return python
         if name in self.global_python:
             self.used_globals.add(name)
@@ -440,34 +486,30 @@ class _Emitter:
 
     def boolean(self, node: Expr) -> str:
         value = self.expr(node)
-        if isinstance(node, Const) and type(node.value) is bool:
-            return value
-        self.emit(f"if type({value}) is not bool: raise _D")
+        self.require("bool", value)
         return value
 
-    def branch(self, node: Expr, target: str) -> None:
-        """Emit, at one deeper indentation, the statements assigning `node`'s value to `target`."""
-        outer = self.indent
-        self.indent += "    "
-        start = len(self.lines)
+    def branch(self, node: Expr, target: str) -> str:
+        """Emit, in a nested block, the statements assigning `node`'s value to `target`; return
+        that value's name."""
+        self.enter()
         value = self.expr(node)
         self.emit(f"{target} = {value}")
-        if len(self.lines) == start:
-            self.emit("pass")
-        self.indent = outer
+        self.leave()
+        return value
 
     def call(self, node: Call) -> str:
         function, args = node.function, node.args
         if function in ("_&&_", "_||_") and node.target is None and len(args) == 2:
             left = self.boolean(args[0])
             target = self.temp()
+            self.bools.add(target)
             test = left if function == "_&&_" else f"not {left}"
             self.emit(f"if {test}:")
-            outer = self.indent
-            self.indent += "    "
+            self.enter()
             right = self.boolean(args[1])
             self.emit(f"{target} = {right}")
-            self.indent = outer
+            self.leave()
             self.emit("else:")
             self.emit(f"    {target} = {'False' if function == '_&&_' else 'True'}")
             return target
@@ -475,13 +517,19 @@ class _Emitter:
             condition = self.boolean(args[0])
             target = self.temp()
             self.emit(f"if {condition}:")
-            self.branch(args[1], target)
+            first = self.branch(args[1], target)
             self.emit("else:")
-            self.branch(args[2], target)
+            second = self.branch(args[2], target)
+            if first in self.bools and second in self.bools:
+                self.bools.add(target)
             return target
         if function in ("!_", "@not_strictly_false") and node.target is None and len(args) == 1:
             value = self.boolean(args[0])
-            return self.assign(f"not {value}") if function == "!_" else value
+            if function == "@not_strictly_false":
+                return value
+            negated = self.assign(f"not {value}")
+            self.bools.add(negated)
+            return negated
         if function == "dyn" and node.target is None and len(args) == 1:
             return self.expr(args[0])
         if function in ("_==_", "_!=_") and node.target is None and len(args) == 2:
@@ -492,13 +540,18 @@ class _Emitter:
                 item = self.expr(args[0])
                 name = f"k{len(self.constants)}"
                 self.constants[name] = literal
-                return self.assign(f"type({item}) is str and {item} in {name}")
+                found = self.assign(f"type({item}) is str and {item} in {name}")
+                self.bools.add(found)
+                return found
         receiver = [node.target] if node.target is not None else []
         helper = _FUNCTIONS.get((function, node.target is not None, len(receiver) + len(args)))
         if helper is None:
             raise Unsupported(f"function {function}")
         values = [self.expr(a) for a in (*receiver, *args)]
-        return self.assign(f"{helper}({', '.join(values)})")
+        result = self.assign(f"{helper}({', '.join(values)})")
+        if helper in _BOOLEAN_HELPERS:
+            self.bools.add(result)
+        return result
 
     def equality(self, equal: bool, left: Expr, right: Expr) -> str:
         if isinstance(left, Const) and not isinstance(right, Const):
@@ -506,19 +559,26 @@ class _Emitter:
         value = self.expr(left)
         if isinstance(right, Const) and not right.unsigned:
             constant = right.value
+            code = None
             if constant is None:
-                return self.assign(f"{value} is {'' if equal else 'not '}None")
-            if type(constant) is bool:
-                return self.assign(f"{value} is {'' if equal else 'not '}{constant!r}")
-            if type(constant) is str:
+                code = f"{value} is {'' if equal else 'not '}None"
+            elif type(constant) is bool:
+                code = f"{value} is {'' if equal else 'not '}{constant!r}"
+            elif type(constant) is str:
                 # Python's str == is CEL's: other types are never equal to a string in either.
-                return self.assign(f"{value} {'==' if equal else '!='} {constant!r}")
-            if type(constant) is int and -EXACT_FLOAT_INT <= constant <= EXACT_FLOAT_INT:
+                code = f"{value} {'==' if equal else '!='} {constant!r}"
+            elif type(constant) is int and -EXACT_FLOAT_INT <= constant <= EXACT_FLOAT_INT:
                 # ints and doubles compare by value in both; a bool is never equal to an int in CEL.
                 test = f"({value} == {constant!r} and type({value}) is not bool)"
-                return self.assign(test if equal else f"not {test}")
+                code = test if equal else f"not {test}"
+            if code is not None:
+                result = self.assign(code)
+                self.bools.add(result)
+                return result
         other = self.expr(right)
-        return self.assign(f"{'' if equal else 'not '}_eq({value}, {other})")
+        result = self.assign(f"{'' if equal else 'not '}_eq({value}, {other})")
+        self.bools.add(result)
+        return result
 
     def comprehension(self, node: Comprehension) -> str:
         iterated_list = node.iter_range if isinstance(node.iter_range, CreateList) else None
@@ -529,11 +589,10 @@ class _Emitter:
         if is_bind:
             # cel.bind: the value is kept even if it fails; only a use of it defers (errors are values).
             self.emit("try:")
-            outer = self.indent
-            self.indent += "    "
+            self.enter()
             value = self.expr(node.accu_init)
             self.emit(f"{accu} = {value}")
-            self.indent = outer
+            self.leave()
             self.emit("except _Abort:")
             self.emit("    raise")
             self.emit("except Exception:")
@@ -555,10 +614,13 @@ class _Emitter:
         fresh = isinstance(node.accu_init, CreateList)
         init = self.expr(node.accu_init)
         self.emit(f"{accu} = {init}")
+        if init in self.bools and _order_free(node) and isinstance(node.accu_init, Const):
+            self.bools.add(accu)  # all, exists: a bool, then `accu && x` or `accu || x`: bools
+        else:
+            self.mutable.add(accu)
         element = self.temp()
         self.emit(f"for {element} in {items}:")
-        outer = self.indent
-        self.indent += "    "
+        self.enter()
         self.scope.append({node.iter_var: (element, False), node.accu_var: (accu, False)})
         if fresh:
             self.fresh_lists.add(accu)
@@ -569,7 +631,7 @@ class _Emitter:
         if step != accu:
             self.emit(f"{accu} = {step}")
         self.scope[-1] = {node.accu_var: (accu, False)}  # the result sees only the accumulator
-        self.indent = outer
+        self.leave()
         self.fresh_lists.discard(accu)
         result = self.expr(node.result)
         self.scope.pop()
@@ -595,15 +657,14 @@ class _Emitter:
             condition = self.boolean(node.args[0])
             self.emit(f"if {condition}:")
             for branch in node.args[1:]:
-                outer = self.indent
-                self.indent += "    "
+                self.enter()
                 start = len(self.lines)
                 value = self.step(branch, accu_var, accu)
                 if value != accu:
                     self.emit(f"{accu} = {value}")
                 if len(self.lines) == start:
                     self.emit("pass")
-                self.indent = outer
+                self.leave()
                 if branch is node.args[1]:
                     self.emit("else:")
             return accu
@@ -659,9 +720,13 @@ def checker(demand: Demand) -> Callable[[Any], bool] | None:
             return _list_or_clean
 
         def elements(value: Any) -> bool:
-            if type(value) is list:
-                return all(each(item) for item in value)
-            return _clean(value)
+            if type(value) is not list:
+                return _clean(value)
+            for item in value:  # a loop, not all(): no generator per list on this path
+                if _plain_scalar(item) or each(item):
+                    continue
+                return False
+            return True
 
         return elements
     assert isinstance(demand, Fields)
@@ -670,9 +735,25 @@ def checker(demand: Demand) -> Callable[[Any], bool] | None:
     def fields(value: Any) -> bool:
         if type(value) is not dict:
             return _clean(value)  # kept whole by pruning (a non-dict mapping: refused by _clean)
-        return all(key not in value or check(value[key]) for key, check in keys)
+        for key, check in keys:
+            if key in value:
+                item = value[key]
+                if not (_plain_scalar(item) or check(item)):
+                    return False
+        return True
 
     return fields
+
+
+def _plain_scalar(value: Any) -> bool:
+    """A scalar CEL represents as the same value, whatever the demand on it (the common case,
+    answered without walking)."""
+    kind = type(value)
+    if kind is str:
+        return bool(value.isascii())  # O(1) in CPython; other strings are checked by _clean
+    if kind is int:
+        return bool(INT_MIN <= value <= INT_MAX)
+    return kind is bool or kind is float or value is None
 
 
 def _list_or_clean(value: Any) -> bool:
