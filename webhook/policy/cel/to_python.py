@@ -271,6 +271,19 @@ def _replace(s: Any, old: Any, new: Any) -> str:
     return str(s.replace(old, new))
 
 
+def _index_of(s: Any, part: Any) -> int:
+    _strings(s, part)  # (lists have an indexOf too, from the Kubernetes library: left to CEL)
+    return int(s.find(part))  # code points, as cel-cpp counts
+
+
+def _substring(s: Any, start: Any, end: Any = None) -> str:
+    _strings(s)
+    end = len(s) if end is None else end
+    if type(start) is int and type(end) is int and 0 <= start <= end <= len(s):
+        return str(s[start:end])
+    raise Defer("substring out of range")
+
+
 def _map(*pairs: Any) -> dict[str, Any]:
     built = {}
     for i in range(0, len(pairs), 2):
@@ -312,6 +325,9 @@ _FUNCTIONS: dict[tuple[str, bool, int], str] = {
     ("join", True, 1): "_join",
     ("join", True, 2): "_join",
     ("replace", True, 3): "_replace",
+    ("indexOf", True, 2): "_index_of",
+    ("substring", True, 2): "_substring",
+    ("substring", True, 3): "_substring",
 }
 
 _BOOLEAN_HELPERS = frozenset({"_lt", "_le", "_gt", "_ge", "_in", "_starts_with", "_ends_with", "_contains"})
@@ -557,6 +573,8 @@ class _Emitter:
         if isinstance(left, Const) and not isinstance(right, Const):
             left, right = right, left
         value = self.expr(left)
+        if not value.isidentifier() or value in ("True", "False", "None"):
+            value = self.assign(value)  # `1 is True` is a SyntaxWarning: compare a name
         if isinstance(right, Const) and not right.unsigned:
             constant = right.value
             code = None
