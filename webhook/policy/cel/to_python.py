@@ -725,67 +725,80 @@ def _order_free(node: Comprehension) -> bool:
 def checker(demand: Demand) -> Callable[[Any], bool] | None:
     """A function telling whether the part of a value that `demand` observes (what demand.prune
     keeps, so what the real program converts) is plain data CEL represents as the same Python
-    values. None: nothing to check (the part is null)."""
+    values. None: nothing to check (the part is null).
+
+    Generated as straight-line Python, like the programs: it runs once per request and rule."""
     if demand is NONE:
         return None
+    lines: list[str] = []
+    _check_code(demand, "x0", "    ", lines, [0])
+    source = "def check(x0):\n" + "\n".join(lines) + "\n    return True\n"
+    namespace: dict[str, Any] = {"_clean": _clean, "_encodes": _encodes, "_A": _ABSENT}
+    try:
+        code = compile(source, "<cel value check>", "exec")
+    except (SyntaxError, RecursionError, MemoryError):  # nested deeper than Python allows
+        return _clean  # checks the whole value: more than needed, never less
+    exec(code, namespace)  # generated from the demand's field names, each written with repr()
+    check: Callable[[Any], bool] = namespace["check"]
+    return check
+
+
+_ABSENT = object()
+
+
+def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count: list[int]) -> None:
+    """Statements returning False unless the part of `value` that `demand` observes is plain."""
+    if demand is NONE:
+        return
     if demand is FULL:
-        return _clean
-    if demand is KIND:
-        return _clean_kind
+        lines.append(f"{indent}if type({value}) is str:")
+        lines.append(f"{indent}    if not {value}.isascii() and not _encodes({value}): return False")
+        lines.append(
+            f"{indent}elif {value} is not None and type({value}) is not bool and not _clean({value}):"
+        )
+        lines.append(f"{indent}    return False")
+        return
+    if demand is KIND:  # pruned to {} or [] if a map or a list: only a scalar is converted
+        lines.append(
+            f"{indent}if type({value}) is not dict and type({value}) is not list and not _clean({value}):"
+        )
+        lines.append(f"{indent}    return False")
+        return
     if isinstance(demand, Elements):
-        each = checker(demand.each)
-        if each is None:
-            return _list_or_clean
-
-        def elements(value: Any) -> bool:
-            if type(value) is not list:
-                return _clean(value)
-            for item in value:  # a loop, not all(): no generator per list on this path
-                if _plain_scalar(item) or each(item):
-                    continue
-                return False
-            return True
-
-        return elements
+        if demand.each is NONE:
+            lines.append(f"{indent}if type({value}) is not list and not _clean({value}):")
+            lines.append(f"{indent}    return False")
+            return
+        count[0] += 1
+        item = f"x{count[0]}"
+        lines.append(f"{indent}if type({value}) is list:")
+        lines.append(f"{indent}    for {item} in {value}:")
+        _check_code(demand.each, item, indent + "        ", lines, count)
+        lines.append(f"{indent}elif not _clean({value}):")
+        lines.append(f"{indent}    return False")
+        return
     assert isinstance(demand, Fields)
-    keys = tuple((key, check) for key, sub in demand.keys if (check := checker(sub)) is not None)
-
-    def fields(value: Any) -> bool:
-        if type(value) is not dict:
-            return _clean(value)  # kept whole by pruning (a non-dict mapping: refused by _clean)
-        for key, check in keys:
-            if key in value:
-                item = value[key]
-                if not (_plain_scalar(item) or check(item)):
-                    return False
-        return True
-
-    return fields
-
-
-def _plain_scalar(value: Any) -> bool:
-    """A scalar CEL represents as the same value, whatever the demand on it (the common case,
-    answered without walking)."""
-    kind = type(value)
-    if kind is str:
-        return bool(value.isascii())  # O(1) in CPython; other strings are checked by _clean
-    if kind is int:
-        return bool(INT_MIN <= value <= INT_MAX)
-    return kind is bool or kind is float or value is None
-
-
-def _list_or_clean(value: Any) -> bool:
-    return type(value) is list or _clean(value)
-
-
-def _clean_kind(value: Any) -> bool:
-    return type(value) is dict or type(value) is list or _clean(value)
+    lines.append(f"{indent}if type({value}) is dict:")
+    start = len(lines)
+    for key, sub in demand.keys:
+        if sub is NONE:
+            continue
+        count[0] += 1
+        item = f"x{count[0]}"
+        lines.append(f"{indent}    {item} = {value}.get({key!r}, _A)")
+        lines.append(f"{indent}    if {item} is not _A:")
+        _check_code(sub, item, indent + "        ", lines, count)
+    if len(lines) == start:
+        lines.append(f"{indent}    pass")
+    lines.append(f"{indent}elif not _clean({value}):")  # kept whole by pruning
+    lines.append(f"{indent}    return False")
 
 
 _SCALARS = frozenset({type(None), bool, float})
 
 
 def _clean(value: Any) -> bool:
+    """Is all of `value` plain (JSON-like data within CEL's int64, no lone surrogate)?"""
     pending = [value]
     while pending:
         node = pending.pop()
