@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cel_pruning import EXPRESSION_RULES, EXPRESSIONS, findings
 from test_cel_rules import decide, policy
-from test_vap_export import FIXTURES, NATIVE, with_namespace_labels
+from test_vap_export import FIXTURES, NATIVE, pods, with_namespace_labels
 
 from webhook.policy import Request, evaluate, load_policy_text
 from webhook.policy.cel import rules
@@ -298,6 +298,34 @@ def test_every_exported_rule_judges_every_fixture_as_without_the_fast_path(
     pod_ = pod_view(request_.object, request_.kind) if request_.object is not None else None
     if pod_ is None:
         return
+    for policy_name, rule in EXPRESSION_RULES:
+        run = evaluator(rule)
+        slow = dataclasses.replace(run, program=dataclasses.replace(run.program, fast=None))
+        assert findings(run, pod_, request_) == findings(slow, pod_, request_), policy_name
+
+
+HAZARDS = st.sampled_from([2**63, -(2**63) - 1, 2**70, "\ud800", (1,), 7, "x", None])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(obj=pods(), hazard=HAZARDS, where=st.sampled_from(["runAsUser", "extra", "image", "none"]))
+def test_every_exported_rule_judges_generated_pods_as_without_the_fast_path(
+    obj: dict[str, Any], hazard: Any, where: str
+) -> None:
+    # Values CEL cannot carry, where a rule looks and where it does not: the fast path must defer.
+    spec = obj.get("spec", {}).get("template", {}).get("spec") or obj.get("spec", {})
+    containers = spec.get("containers") or [{}]
+    if where == "runAsUser":
+        containers[0].setdefault("securityContext", {})
+        if isinstance(containers[0]["securityContext"], dict):
+            containers[0]["securityContext"]["runAsUser"] = hazard
+    elif where == "extra":
+        obj["metadata"]["annotations"] = {"x": hazard}
+    elif where == "image":
+        containers[0]["image"] = hazard
+    request_ = with_namespace_labels(Request(object=obj))
+    pod_ = pod_view(obj, obj["kind"])
+    assert pod_ is not None
     for policy_name, rule in EXPRESSION_RULES:
         run = evaluator(rule)
         slow = dataclasses.replace(run, program=dataclasses.replace(run.program, fast=None))
