@@ -515,11 +515,14 @@ class _RuleEvaluator:
             result = fast.function(*[params if n == "params" else values.value(n) for n in fast.variables])
         except Exception:  # (any failure: the real program answers, errors included)
             return None
-        if kind is list:
-            ok = type(result) is list and all(type(passed) is bool for passed in result)
-        else:
-            ok = type(result) is kind
-        return result if ok else None
+        if kind is not list:
+            return result if type(result) is kind else None
+        if type(result) is not list:
+            return None
+        for passed in result:
+            if type(passed) is not bool:
+                return None
+        return result
 
     def _plain(self, values: _RequestValues) -> bool:
         """Are the parts of the values the programs observe plain data the fast path reads as CEL

@@ -510,9 +510,18 @@ class _Emitter:
         that value's name."""
         self.enter()
         value = self.expr(node)
-        self.emit(f"{target} = {value}")
+        self.move(value, target)
         self.leave()
         return value
+
+    def move(self, value: str, target: str) -> None:
+        """`target = value`; when `value` was just computed into a temporary, that computation is
+        assigned to `target` directly (one statement fewer on every branch)."""
+        computed = f"{self.indent}{value} = "
+        if value.startswith("v") and self.lines and self.lines[-1].startswith(computed):
+            self.lines[-1] = f"{self.indent}{target} = {self.lines[-1][len(computed) :]}"
+        else:
+            self.emit(f"{target} = {value}")
 
     def call(self, node: Call) -> str:
         function, args = node.function, node.args
@@ -524,7 +533,7 @@ class _Emitter:
             self.emit(f"if {test}:")
             self.enter()
             right = self.boolean(args[1])
-            self.emit(f"{target} = {right}")
+            self.move(right, target)
             self.leave()
             self.emit("else:")
             self.emit(f"    {target} = {'False' if function == '_&&_' else 'True'}")
@@ -559,6 +568,15 @@ class _Emitter:
                 found = self.assign(f"type({item}) is str and {item} in {name}")
                 self.bools.add(found)
                 return found
+        if function == "_+_" and node.target is None and len(args) == 2:
+            left, right = self.expr(args[0]), self.expr(args[1])
+            # Strings and lists (the common cases: paths, container lists) inline; the rest checked.
+            result = self.temp()
+            self.emit(f"if type({left}) is type({right}) and (type({left}) is str or type({left}) is list):")
+            self.emit(f"    {result} = {left} + {right}")
+            self.emit("else:")
+            self.emit(f"    {result} = _add({left}, {right})")
+            return result
         receiver = [node.target] if node.target is not None else []
         helper = _FUNCTIONS.get((function, node.target is not None, len(receiver) + len(args)))
         if helper is None:
