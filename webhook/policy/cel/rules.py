@@ -185,9 +185,13 @@ class _RequestValues:
     def __init__(self, request: Any, pod: PodView | None) -> None:
         self.request = request
         self.pod = pod
-        self._values: dict[str, Any] = {}
+        self._values: dict[str, Any] = {}  # the variables built so far, by name
         self.prepared: dict[Any, Prepared] = {}
         self.plain: dict[Any, bool] = {}  # per Need (and params): may the fast path read the values?
+
+    @property
+    def built(self) -> dict[str, Any]:
+        return self._values
 
     def value(self, name: str) -> Any:
         values = self._values
@@ -509,10 +513,9 @@ class _RuleEvaluator:
             return None
         if compiled.depth >= 2:  # the bound measures what the real program would convert
             compiled.check_bound(self._prepared(pod, request), self.what)
-        params = self.params
         result: Any
         try:
-            result = fast.function(*[params if n == "params" else values.value(n) for n in fast.variables])
+            result = fast.function(values.built, self.params, values.value)
         except Exception:  # (any failure: the real program answers, errors included)
             return None
         if kind is not list:

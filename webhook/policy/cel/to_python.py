@@ -41,7 +41,7 @@ names (`v3`, `g0`): no text of the expression is pasted into it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +71,15 @@ _FAILED = object()  # a cel.bind value whose evaluation failed (used: defer; unu
 
 @dataclass(frozen=True, slots=True)
 class FastProgram:
-    function: Callable[..., Any]  # takes the global variables' values in the order of `variables`
-    variables: tuple[str, ...]
+    # function(values, params, get): `values` maps variable names to the values built so far,
+    # `get(name)` builds another one, `params` is the rule's params object.
+    function: Callable[[Mapping[str, Any], Any, Callable[[str], Any]], Any]
+    variables: tuple[str, ...]  # the global variables it reads
     source: str  # the generated Python, for tests and debugging
+
+    def run(self, data: Mapping[str, Any]) -> Any:
+        """The function on `data`, all variables at hand (for tests)."""
+        return self.function(data, data.get("params"), data.__getitem__)
 
 
 # --- run-time helpers the generated code calls (each raises where CEL would not agree) -------------
@@ -356,9 +362,16 @@ def compile_fast(root: Expr, global_names: tuple[str, ...]) -> FastProgram | Non
     except (Unsupported, RecursionError):
         return None
     used = tuple(name for name in global_names if name in emitter.used_globals)
-    params = ", ".join(emitter.global_python[name] for name in used)
-    body = "\n".join("    " + line for line in emitter.lines)
-    source = f"def fast({params}):\n{body}\n    return {result}\n"
+    # The variables' values: from the request's values already built (V), else built now (get);
+    # `params` is the rule's (P).
+    prologue = [
+        f"    {emitter.global_python[name]} = P"
+        if name == "params"
+        else f"    {emitter.global_python[name]} = V[{name!r}] if {name!r} in V else get({name!r})"
+        for name in used
+    ]
+    body = "\n".join(prologue + ["    " + line for line in emitter.lines])
+    source = f"def fast(V, P, get):\n{body}\n    return {result}\n"
     namespace: dict[str, Any] = {
         **_HELPERS,
         "_D": Defer,
@@ -622,6 +635,12 @@ class _Emitter:
             raise Unsupported("optional list elements")
         is_bind = iterated_list is not None and not iterated_list.elements
         accu = self.temp()
+        if is_bind and not _mentions(node.result, node.accu_var) and not _may_raise(node.accu_init):
+            # A binding nothing uses: its value, or its error, cannot change the result.
+            self.scope.append({node.accu_var: (accu, True)})
+            result = self.expr(node.result)
+            self.scope.pop()
+            return result
         if is_bind:
             # cel.bind: the value is kept even if it fails; only a use of it defers (errors are values).
             self.emit("try:")
@@ -705,6 +724,43 @@ class _Emitter:
                     self.emit("else:")
             return accu
         return self.expr(node)
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, Select):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return (*((node.target,) if node.target is not None else ()), *node.args)
+    if isinstance(node, CreateList):
+        return node.elements
+    if isinstance(node, CreateStruct):
+        return tuple(x for e in node.entries for x in (e.key, e.value) if x is not None)
+    if isinstance(node, Comprehension):
+        return (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
+    return ()
+
+
+def _mentions(node: Expr, name: str) -> bool:
+    """Does `name` appear as an identifier in `node` (shadowed or not: a superset is harmless)?"""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Ident) and current.name == name:
+            return True
+        pending.extend(_children(current))
+    return False
+
+
+def _may_raise(node: Expr) -> bool:
+    """May evaluating `node` raise in the real program rather than give a value or an error?
+    (A map literal with two keys or more: a duplicate key raises.)"""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, CreateStruct) and len(current.entries) > 1:
+            return True
+        pending.extend(_children(current))
+    return False
 
 
 def _string_literals(node: Expr) -> frozenset[str] | None:
