@@ -41,6 +41,7 @@ names (`v3`, `g0`): no text of the expression is pasted into it.
 from __future__ import annotations
 
 import math
+from ast import literal_eval as eval_literal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -403,6 +404,10 @@ class _Emitter:
         self.known: list[dict[str, str]] = [{}]
         self.mutable: set[str] = set()
         self.bools: set[str] = {"True", "False"}  # names every assignment of which is a bool
+        self.strs: set[str] = set()  # names every assignment of which is a str
+
+    def is_string(self, value: str) -> bool:
+        return value in self.strs or (value[:1] in ("'", '"') and type(eval_literal(value)) is str)
 
     def lookup(self, key: str) -> str | None:
         for layer in reversed(self.known):
@@ -423,7 +428,7 @@ class _Emitter:
         self.known.pop()
 
     def require(self, kind: str, value: str) -> None:
-        """Emit the check that `value` is a `kind` (dict or bool), unless already known."""
+        """Emit the check that `value` is a `kind` (dict, bool or str), unless already known."""
         if value in self.mutable:
             self.emit(f"if type({value}) is not {kind}: raise _D")
             return
@@ -583,6 +588,13 @@ class _Emitter:
                 return found
         if function == "_+_" and node.target is None and len(args) == 2:
             left, right = self.expr(args[0]), self.expr(args[1])
+            if self.is_string(left) or self.is_string(right):  # a string concatenation
+                for operand in (left, right):
+                    if not self.is_string(operand):
+                        self.require("str", operand)
+                result = self.assign(f"{left} + {right}")
+                self.strs.add(result)
+                return result
             # Strings and lists (the common cases: paths, container lists) inline; the rest checked.
             result = self.temp()
             self.emit(f"if type({left}) is type({right}) and (type({left}) is str or type({left}) is list):")
