@@ -180,21 +180,17 @@ class _RequestValues:
     """One request's variables as Python values, each built when first asked for, and the activations
     made from them (one per distinct Need)."""
 
-    __slots__ = ("_values", "plain", "pod", "prepared", "request")
+    __slots__ = ("built", "plain", "pod", "prepared", "request")
 
     def __init__(self, request: Any, pod: PodView | None) -> None:
         self.request = request
         self.pod = pod
-        self._values: dict[str, Any] = {}  # the variables built so far, by name
+        self.built: dict[str, Any] = {}  # the variables built so far, by name
         self.prepared: dict[Any, Prepared] = {}
         self.plain: dict[Any, bool] = {}  # per Need (and params): may the fast path read the values?
 
-    @property
-    def built(self) -> dict[str, Any]:
-        return self._values
-
     def value(self, name: str) -> Any:
-        values = self._values
+        values = self.built
         if name in values:
             return values[name]
         value = values[name] = variable_value(name, self.request, self.pod)
@@ -202,7 +198,7 @@ class _RequestValues:
 
     def data(self, rule_need: Need, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """The variables `rule_need` names, pruned (`params` arrive pruned: see compile_rule)."""
-        values = self._values
+        values = self.built
         data = {}
         for name, reduce in rule_need.pruners:
             if name == "params":
@@ -504,7 +500,9 @@ class _RuleEvaluator:
         fast = compiled.fast
         if fast is None or not FAST_PATH:
             return None
-        values = _request_values(request, pod)
+        values: _RequestValues | None = getattr(_last, "values", None)
+        if values is None or values.request is not request or values.pod is not pod:
+            values = _request_values(request, pod)
         key = self.need if self.params is None else (self.need, id(self.params))
         plain = values.plain.get(key)
         if plain is None:
