@@ -523,6 +523,22 @@ class _Emitter:
         self.require("bool", value)
         return value
 
+    def condition(self, node: Expr) -> str:
+        """A Python expression for `node`, which must be a bool: a test written in place where it is
+        a cheap one (has(), a comparison with a constant, a negation), else a checked value."""
+        if isinstance(node, Select) and node.test_only:
+            operand = self.expr(node.operand)
+            self.require("dict", operand)
+            return f"({node.field!r} in {operand})"
+        if isinstance(node, Call) and node.target is None:
+            if node.function == "!_" and len(node.args) == 1:
+                return f"(not {self.condition(node.args[0])})"
+            if node.function in ("_==_", "_!=_") and len(node.args) == 2:
+                code = self.constant_equality(node.function == "_==_", *node.args)
+                if code is not None:
+                    return f"({code})"
+        return self.boolean(node)
+
     def branch(self, node: Expr, target: str) -> str:
         """Emit, in a nested block, the statements assigning `node`'s value to `target`; return
         that value's name."""
@@ -544,20 +560,20 @@ class _Emitter:
     def call(self, node: Call) -> str:
         function, args = node.function, node.args
         if function in ("_&&_", "_||_") and node.target is None and len(args) == 2:
-            left = self.boolean(args[0])
+            left = self.condition(args[0])
             target = self.temp()
             self.bools.add(target)
             test = left if function == "_&&_" else f"not {left}"
             self.emit(f"if {test}:")
             self.enter()
-            right = self.boolean(args[1])
+            right = self.condition(args[1])
             self.move(right, target)
             self.leave()
             self.emit("else:")
             self.emit(f"    {target} = {'False' if function == '_&&_' else 'True'}")
             return target
         if function == "_?_:_" and node.target is None and len(args) == 3:
-            condition = self.boolean(args[0])
+            condition = self.condition(args[0])
             target = self.temp()
             self.emit(f"if {condition}:")
             first = self.branch(args[1], target)
@@ -567,10 +583,9 @@ class _Emitter:
                 self.bools.add(target)
             return target
         if function in ("!_", "@not_strictly_false") and node.target is None and len(args) == 1:
-            value = self.boolean(args[0])
             if function == "@not_strictly_false":
-                return value
-            negated = self.assign(f"not {value}")
+                return self.boolean(args[0])
+            negated = self.assign(f"not {self.condition(args[0])}")
             self.bools.add(negated)
             return negated
         if function == "dyn" and node.target is None and len(args) == 1:
@@ -613,33 +628,38 @@ class _Emitter:
         return result
 
     def equality(self, equal: bool, left: Expr, right: Expr) -> str:
+        code = self.constant_equality(equal, left, right)
+        if code is None:
+            value, other = self.expr(left), self.expr(right)
+            code = f"{'' if equal else 'not '}_eq({value}, {other})"
+        result = self.assign(code)
+        self.bools.add(result)
+        return result
+
+    def constant_equality(self, equal: bool, left: Expr, right: Expr) -> str | None:
+        """Python for `left == right` (or !=) when one side is a constant it compares exactly with
+        a Python operator; None otherwise (nothing emitted)."""
         if isinstance(left, Const) and not isinstance(right, Const):
             left, right = right, left
+        if not isinstance(right, Const) or right.unsigned:
+            return None
+        constant = right.value
+        small_int = type(constant) is int and -EXACT_FLOAT_INT <= constant <= EXACT_FLOAT_INT
+        if not (constant is None or type(constant) in (bool, str) or small_int):
+            return None
         value = self.expr(left)
         if not value.isidentifier() or value in ("True", "False", "None"):
             value = self.assign(value)  # `1 is True` is a SyntaxWarning: compare a name
-        if isinstance(right, Const) and not right.unsigned:
-            constant = right.value
-            code = None
-            if constant is None:
-                code = f"{value} is {'' if equal else 'not '}None"
-            elif type(constant) is bool:
-                code = f"{value} is {'' if equal else 'not '}{constant!r}"
-            elif type(constant) is str:
-                # Python's str == is CEL's: other types are never equal to a string in either.
-                code = f"{value} {'==' if equal else '!='} {constant!r}"
-            elif type(constant) is int and -EXACT_FLOAT_INT <= constant <= EXACT_FLOAT_INT:
-                # ints and doubles compare by value in both; a bool is never equal to an int in CEL.
-                test = f"({value} == {constant!r} and type({value}) is not bool)"
-                code = test if equal else f"not {test}"
-            if code is not None:
-                result = self.assign(code)
-                self.bools.add(result)
-                return result
-        other = self.expr(right)
-        result = self.assign(f"{'' if equal else 'not '}_eq({value}, {other})")
-        self.bools.add(result)
-        return result
+        if constant is None:
+            return f"{value} is {'' if equal else 'not '}None"
+        if type(constant) is bool:
+            return f"{value} is {'' if equal else 'not '}{constant!r}"
+        if type(constant) is str:
+            # Python's str == is CEL's: other types are never equal to a string in either.
+            return f"{value} {'==' if equal else '!='} {constant!r}"
+        # ints and doubles compare by value in both; a bool is never equal to an int in CEL.
+        test = f"({value} == {constant!r} and type({value}) is not bool)"
+        return test if equal else f"not {test}"
 
     def comprehension(self, node: Comprehension) -> str:
         iterated_list = node.iter_range if isinstance(node.iter_range, CreateList) else None
@@ -692,7 +712,7 @@ class _Emitter:
         if fresh:
             self.fresh_lists.add(accu)
         if not (isinstance(node.loop_condition, Const) and node.loop_condition.value is True):
-            condition = self.boolean(node.loop_condition)
+            condition = self.condition(node.loop_condition)
             self.emit(f"if not {condition}: break")
         step = self.step(node.loop_step, node.accu_var, accu)
         if step != accu:
@@ -721,7 +741,7 @@ class _Emitter:
                 self.emit(f"{accu}.append({self.expr(element)})")
             return accu
         if isinstance(node, Call) and node.function == "_?_:_" and node.target is None:
-            condition = self.boolean(node.args[0])
+            condition = self.condition(node.args[0])
             self.emit(f"if {condition}:")
             for branch in node.args[1:]:
                 self.enter()
