@@ -4,6 +4,7 @@ cel-expr-python answers, value and type; everywhere else it raises and the real 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from typing import Any
 
@@ -20,7 +21,7 @@ from webhook.policy.cel import rules
 from webhook.policy.cel.ast import checked_expression
 from webhook.policy.cel.demand import FULL
 from webhook.policy.cel.library import ADMISSION_VARIABLES, admission_env
-from webhook.policy.cel.to_python import FastProgram, checker, compile_fast
+from webhook.policy.cel.to_python import FastProgram, checker, compile_fast, python_regex
 from webhook.policy.podspec import pod_view
 
 # Shapes whose CEL meaning differs from Python's in some corner, beside the pruning corpus.
@@ -334,6 +335,7 @@ def test_every_exported_rule_judges_generated_pods_as_without_the_fast_path(
 
 FAST_EXPORTS = {
     "podgate-no-root",
+    "podgate-trusted-registries",
     "podgate-network-labels",
     "podgate-pod-security-baseline",
     "podgate-pod-security-restricted",
@@ -343,7 +345,7 @@ FAST_EXPORTS = {
 
 def test_the_fast_path_answers_for_the_exported_rules_on_ordinary_fixtures() -> None:
     with_fast = {p.name for p in NATIVE.policies for r in p.rules if evaluator(r).program.fast is not None}
-    # trusted-registries and resource-limits use `matches` (RE2, not Python's re) and `type()`.
+    # resource-limits uses `type()` and the quantity library.
     assert with_fast == FAST_EXPORTS
     answered: dict[str, int] = dict.fromkeys(FAST_EXPORTS, 0)
     judged = 0
@@ -442,3 +444,48 @@ def test_the_switch_turns_the_fast_path_off() -> None:
         assert counting(pod_, Request(object=pod())) and len(calls) == 1  # the real program judged
     finally:
         rules.FAST_PATH = True
+
+
+PATTERN_ALPHABET = "ab.:@-[]^$()?*+{}|,1\\é"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pattern=st.text(alphabet=PATTERN_ALPHABET, max_size=9),
+    subjects=st.lists(st.text(alphabet="ab:@-.1é\n[", max_size=6), min_size=1, max_size=6),
+)
+def test_regular_expressions_in_the_common_subset_match_as_re2(pattern: str, subjects: list[str]) -> None:
+    if python_regex(pattern) is None:
+        return
+    program, fast = fast_program(f"object.s.matches({json.dumps(pattern)})")
+    assert fast is not None, pattern
+    for subject in subjects:
+        answered = agree(program, fast, {"object": {"s": subject}})
+        assert answered == ("\n" not in subject), (pattern, subject)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "common"),
+    [
+        ("^[^:@]*(?::latest)?$", True),
+        ("^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$", True),
+        ("^\\[[a-fA-F0-9:]+\\]$", True),
+        ("a.b|c{2,3}?|(d)", True),
+        ("", True),
+        ("\\d", False),  # ASCII digits in RE2, Unicode digits in Python
+        ("\\w+", False),
+        ("[[:alpha:]]", False),  # a POSIX class in RE2, a set and a literal ] in Python
+        ("a{,2}", False),  # a literal in RE2, a repeat in Python
+        ("a{1001}", False),  # RE2 refuses it
+        ("(a{100}){100}", False),
+        ("(?i)a", False),
+        ("(?=a)", False),
+        ("(a)\\1", False),
+        ("a*+", False),  # possessive in Python 3.11, an error in RE2
+        ("[a--z]", False),
+        ("[]a]", False),
+        ("*a", False),
+    ],
+)
+def test_the_regex_subset(pattern: str, common: bool) -> None:
+    assert (python_regex(pattern) is not None) == common

@@ -41,6 +41,8 @@ names (`v3`, `g0`): no text of the expression is pasted into it.
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from ast import literal_eval as eval_literal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from typing import Any
 
 from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
 from .demand import FULL, KIND, NONE, Demand, Elements, Fields
+from .library import admission_env
 
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
@@ -291,6 +294,13 @@ def _substring(s: Any, start: Any, end: Any = None) -> str:
     raise Defer("substring out of range")
 
 
+def _matches(s: Any, pattern: re.Pattern[str]) -> bool:
+    _strings(s)
+    if "\n" in s:  # Python's `$` also matches before a final newline, RE2's does not
+        raise Defer("a line break in a string matched with a regular expression")
+    return pattern.search(s) is not None
+
+
 def _map(*pairs: Any) -> dict[str, Any]:
     built = {}
     for i in range(0, len(pairs), 2):
@@ -343,6 +353,7 @@ _HELPERS: dict[str, Any] = {
     name: globals()[name]
     for name in {
         *_FUNCTIONS.values(),
+        "_matches",
         "_eq",
         "_int",
         "_map",
@@ -592,6 +603,17 @@ class _Emitter:
             return self.expr(args[0])
         if function in ("_==_", "_!=_") and node.target is None and len(args) == 2:
             return self.equality(function == "_==_", args[0], args[1])
+        if function == "matches" and node.target is not None and len(args) == 1:
+            pattern = args[0].value if isinstance(args[0], Const) else None
+            compiled = python_regex(pattern) if type(pattern) is str else None
+            if compiled is None:
+                raise Unsupported("matches with a pattern outside the RE2/Python common subset")
+            subject = self.expr(node.target)
+            name = f"k{len(self.constants)}"
+            self.constants[name] = compiled
+            result = self.assign(f"_matches({subject}, {name})")
+            self.bools.add(result)
+            return result
         if function == "@in" and node.target is None and len(args) == 2:
             literal = _string_literals(args[1])
             if literal is not None:  # folded at load: membership in a frozenset of strings
@@ -793,6 +815,141 @@ def _may_raise(node: Expr) -> bool:
             return True
         pending.extend(_children(current))
     return False
+
+
+# --- regular expressions: the subset RE2 (CEL's `matches`) and Python's `re` read alike ---------------
+
+_REGEX_SPECIAL = frozenset("\\.[](){}*+?|^$")
+
+
+def python_regex(pattern: str) -> re.Pattern[str] | None:
+    """`pattern` compiled by Python's `re` when it is in a subset RE2 reads identically and RE2 (as
+    cel-expr-python runs it) accepts it; else None. The subset: literal characters, punctuation
+    escaped with `\\`, `.`, `^`, `$` (a subject with a line break is left to CEL: see _matches),
+    bracket sets of literal characters, escaped punctuation and ascending ranges (optionally
+    negated, no `[` inside, no doubled `-&~|`), groups `(...)` and `(?:...)`, `|`, and the
+    quantifiers `* + ? {n} {n,} {n,m}` (n, m <= 1000), optionally lazy. Outside it are the
+    differences: classes such as `\\d` (ASCII in RE2, Unicode in Python), POSIX classes (`[[:alpha:]]`),
+    `{,m}`, flags, lookarounds, backreferences, possessive quantifiers."""
+    if not _in_common_subset(pattern):
+        return None
+    probe = admission_env().compile(f"''.matches({_cel_string(pattern)})").eval()
+    if probe.type().name() != "BOOL":  # RE2 refuses it (a repetition too large, ...)
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return re.compile(pattern)
+        except (re.error, Warning):
+            return None
+
+
+def _cel_string(text: str) -> str:
+    """`text` as a CEL string literal (escapes for quotes, backslashes and control characters)."""
+    out = []
+    for c in text:
+        if c in "\\'\"" or ord(c) < 0x20 or 0xD800 <= ord(c) < 0xE000:
+            out.append(f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else c)
+        else:
+            out.append(c)
+    return "'" + "".join(out) + "'"
+
+
+def _in_common_subset(pattern: str) -> bool:
+    i, n, depth = 0, len(pattern), 0
+    atom = False  # can the previous token take a quantifier?
+    while i < n:
+        c = pattern[i]
+        if c in "*+?{":
+            if not atom:
+                return False
+            if c == "{":
+                end = pattern.find("}", i)
+                low, _, high = pattern[i + 1 : end].partition(",") if end > 0 else ("", "", "")
+                if not _count(low) or (high and not _count(high)):
+                    return False
+                if int(low) > 1000 or (high and not int(low) <= int(high) <= 1000):
+                    return False
+                i = end + 1
+            else:
+                i += 1
+            if i < n and pattern[i] == "?":  # lazy: the same yes/no answer
+                i += 1
+            atom = False
+            continue
+        if c == "\\":
+            if i + 1 >= n or not _punctuation(pattern[i + 1]):
+                return False
+            i += 2
+            atom = True
+            continue
+        if c == "[":
+            end = _bracket_end(pattern, i + 1)
+            if end < 0:
+                return False
+            i, atom = end, True
+            continue
+        if c == "(":
+            if pattern.startswith("(?", i):
+                if not pattern.startswith("(?:", i):
+                    return False
+                i += 2  # past `?:`
+            depth += 1
+            atom = False
+        elif c == ")":
+            if depth == 0:
+                return False
+            depth -= 1
+            atom = True
+        elif c in "|^$":
+            atom = False
+        elif c == "]" or c == "}":
+            return False
+        else:
+            atom = True  # a literal character or `.`
+        i += 1
+    return depth == 0
+
+
+def _count(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _punctuation(c: str) -> bool:
+    return c.isascii() and not c.isalnum() and c.isprintable() and not c.isspace()
+
+
+def _bracket_end(pattern: str, start: int) -> int:
+    """The index after the `]` closing the bracket set whose body starts at `start`; -1 when the set
+    is outside the common subset."""
+    i, n = start, len(pattern)
+    if i < n and pattern[i] == "^":
+        i += 1
+    items: list[str] = []
+    while i < n and pattern[i] != "]":
+        c = pattern[i]
+        if c == "[":
+            return -1
+        if c == "\\":
+            if i + 1 >= n or not _punctuation(pattern[i + 1]):
+                return -1
+            items.append(pattern[i + 1])
+            i += 2
+            continue
+        if c in "-&~|" and i + 1 < n and pattern[i + 1] == c:
+            return -1  # Python warns of a future set operation
+        if c == "-" and items and i + 1 < n and pattern[i + 1] != "]":
+            high = pattern[i + 1]
+            if high in "[\\" or len(items[-1]) != 1 or items[-1] > high:
+                return -1
+            items[-1] = items[-1] + "-" + high
+            i += 2
+            continue
+        items.append(c)
+        i += 1
+    if i >= n or not items:
+        return -1
+    return i + 1
 
 
 def _string_literals(node: Expr) -> frozenset[str] | None:
