@@ -294,6 +294,16 @@ def _substring(s: Any, start: Any, end: Any = None) -> str:
     raise Defer("substring out of range")
 
 
+def _string(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if type(value) is int:
+        return str(value)
+    if type(value) is bool:
+        return "true" if value else "false"
+    raise Defer("string() of a double (CEL formats it its own way) or another type")
+
+
 def _matches(s: Any, pattern: re.Pattern[str]) -> bool:
     _strings(s)
     if "\n" in s:  # Python's `$` also matches before a final newline, RE2's does not
@@ -345,9 +355,23 @@ _FUNCTIONS: dict[tuple[str, bool, int], str] = {
     ("indexOf", True, 2): "_index_of",
     ("substring", True, 2): "_substring",
     ("substring", True, 3): "_substring",
+    ("string", False, 1): "_string",
 }
 
 _BOOLEAN_HELPERS = frozenset({"_lt", "_le", "_gt", "_ge", "_in", "_starts_with", "_ends_with", "_contains"})
+
+# `type(x) == <name>`: the test on the Python value (uints and bytes never reach the fast path).
+_TYPE_TESTS = {
+    "int": "type({}) is int",
+    "double": "type({}) is float",
+    "bool": "type({}) is bool",
+    "string": "type({}) is str",
+    "list": "type({}) is list",
+    "map": "type({}) is dict",
+    "null_type": "{} is None",
+    "uint": "False",
+    "bytes": "False",
+}
 
 _HELPERS: dict[str, Any] = {
     name: globals()[name]
@@ -660,7 +684,21 @@ class _Emitter:
 
     def constant_equality(self, equal: bool, left: Expr, right: Expr) -> str | None:
         """Python for `left == right` (or !=) when one side is a constant it compares exactly with
-        a Python operator; None otherwise (nothing emitted)."""
+        a Python operator, or for `type(x) == <type name>`; None otherwise (nothing emitted)."""
+        if isinstance(left, Ident) and not isinstance(right, Ident):
+            left, right = right, left
+        if (
+            isinstance(left, Call)
+            and left.function == "type"
+            and left.target is None
+            and len(left.args) == 1
+            and isinstance(right, Ident)
+            and right.name in _TYPE_TESTS
+            and not any(right.name in scope for scope in self.scope)
+        ):
+            value = self.expr(left.args[0])
+            test = _TYPE_TESTS[right.name].format(value)
+            return test if equal else f"not ({test})"
         if isinstance(left, Const) and not isinstance(right, Const):
             left, right = right, left
         if not isinstance(right, Const) or right.unsigned:
