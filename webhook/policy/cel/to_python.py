@@ -23,19 +23,27 @@ program as before. So:
   answer. Comprehensions (all, exists, exists_one, map, filter) are compiled from the generic
   comprehension node, so their CEL definition is what runs; an error in any step raises.
 - `cel.bind` values are evaluated eagerly but their failure is kept, not raised, until the bound name
-  is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it).
+  is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it); a
+  binding nothing uses is not evaluated.
 - cel-expr-python converts a variable deeply when the program first touches it: anything in it it
   cannot represent (an int beyond int64, a lone surrogate, a tuple, a non-string key...) makes the
   whole access an error. The real program sees the variable reduced to what it can observe
   (demand.py), so `checker()` tests exactly those parts, once per request: the fast path answers only
   for values that are plain JSON data CEL represents as the same values (ints within int64, string
   keys, no lone surrogates).
-- A program using anything not reproduced (optionals, bytes, uints, `type()`, regex `matches` (RE2 is
-  not Python's re), conversions, functions not listed in `_FUNCTIONS`, a map iterated where order
-  matters, an unknown syntax node) gets no fast path: decided at load, no cost per request.
+- `matches` only with a constant pattern in the subset RE2 and Python's `re` read alike
+  (`python_regex`), on subjects without a line break.
+- A program using anything not reproduced (optionals, bytes, uints, `type()` other than compared with
+  a type name, `string()` of a double, other conversions, functions not listed in `_FUNCTIONS` (the
+  Kubernetes libraries among them), a map iterated where order matters, an unknown syntax node) gets no
+  fast path: decided at load, no cost per request.
+
+One known exception: cel-expr-python can read a stale value for a `cel.bind` evaluated after a
+comprehension that stopped early (see the test recording it and docs/cel.md); there the fast path
+gives CEL's answer and the runtime does not.
 
 Generated source contains only `repr()`s of plain str/int/float/bool/None constants and generated
-names (`v3`, `g0`): no text of the expression is pasted into it.
+names (`v3`, `g0`, `k1`): no text of the expression is pasted into it.
 """
 
 from __future__ import annotations
