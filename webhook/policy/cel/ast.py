@@ -21,7 +21,8 @@ class UnknownSyntax(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Const:
-    value: Any  # str, int, float, bool, bytes or None; `kind` says which
+    value: Any  # str, int, float, bool, bytes or None
+    unsigned: bool = False  # a uint constant (`1u`): its value is an int like an int constant's
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,9 @@ def _const(data: bytes) -> Const:
         raw = fields.get(3, fields.get(4, [0]))[-1]
         if not isinstance(raw, int):
             raise UnknownSyntax("integer constant")
-        return Const(raw - (1 << 64) if 3 in fields and raw >= 1 << 63 else raw)
+        if 4 in fields:
+            return Const(raw, unsigned=True)
+        return Const(raw - (1 << 64) if raw >= 1 << 63 else raw)
     if 2 in fields:
         return Const(bool(fields[2][-1]))
     if 5 in fields:

@@ -31,7 +31,7 @@ from ..model import Rule
 from ..podspec import PodView
 from ..result import Finding
 from .ast import UnknownSyntax, checked_expression
-from .demand import FULL, Demand, demands, join, pruner
+from .demand import FULL, Demand, demands, join, prune, pruner
 from .library import ADMISSION_VARIABLES, admission_env
 from .limits import (
     MAX_COMPREHENSION_DEPTH,
@@ -42,8 +42,12 @@ from .limits import (
     comprehension_depth,
     longest_collection,
 )
+from .to_python import FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
+# Evaluate programs with their Python fast path (to_python.py) where they have one. A switch for
+# benchmarks and tests that compare with the real program; the results are the same either way.
+FAST_PATH = True
 CEL_CHECK = "cel"  # the `check` id expression rules report in violations
 
 Problem = Callable[[str, str], None]
@@ -63,8 +67,10 @@ class Compiled:
     program: Any  # cel_expr_python Expression
     depth: int  # comprehension nesting, for the per-request cost bound
     demands: Demands = EVERYTHING  # what of each variable the program can observe
+    fast: FastProgram | None = None  # the same program as Python, for plain values (to_python.py)
 
-    def eval(self, prepared: Prepared, what: str) -> Any:
+    def check_bound(self, prepared: Prepared, what: str) -> None:
+        """The per-request cost bound (limits.py), on the values the program can observe."""
         if self.depth >= 2:
             longest = prepared.longest_collection()
             if longest**self.depth > MAX_ITERATIONS:
@@ -72,6 +78,9 @@ class Compiled:
                     f"{what} nests {self.depth} comprehensions over lists of up to {longest} items: "
                     f"more than {MAX_ITERATIONS:,} iterations, refused"
                 )
+
+    def eval(self, prepared: Prepared, what: str) -> Any:
+        self.check_bound(prepared, what)
         result = prepared.run(self.program)
         value = result.plain_value()
         # An evaluation error comes back as a value of type error (its plain value: the message).
@@ -81,11 +90,16 @@ class Compiled:
 
 
 def _demands_of(program: Any) -> Demands:
+    return _analysed(program)[0]
+
+
+def _analysed(program: Any) -> tuple[Demands, FastProgram | None]:
+    """What the program can observe of each variable, and its fast path (None: it has none)."""
     try:
         root = checked_expression(program.serialize())
     except UnknownSyntax:
-        return EVERYTHING
-    return tuple(sorted(demands(root, ADMISSION_VARIABLES).items()))
+        return EVERYTHING, None
+    return tuple(sorted(demands(root, ADMISSION_VARIABLES).items())), compile_fast(root, ADMISSION_VARIABLES)
 
 
 def _join_demands(*all_demands: Demands) -> Demands:
@@ -142,11 +156,12 @@ class Need:
     Interned (see `need`): rules that observe the same share one activation per request.
     """
 
-    __slots__ = ("__weakref__", "demands", "pruners")
+    __slots__ = ("__weakref__", "checkers", "demands", "pruners")
 
     def __init__(self, demands: Demands) -> None:
         self.demands = demands
         self.pruners = tuple((name, pruner(demand)) for name, demand in demands)
+        self.checkers = tuple((name, check) for name, demand in demands if (check := checker(demand)))
 
 
 _needs: weakref.WeakValueDictionary[Demands, Need] = weakref.WeakValueDictionary()
@@ -165,21 +180,31 @@ class _RequestValues:
     """One request's variables as Python values, each built when first asked for, and the activations
     made from them (one per distinct Need)."""
 
-    __slots__ = ("_values", "pod", "prepared", "request")
+    __slots__ = ("built", "plain", "pod", "prepared", "request")
 
     def __init__(self, request: Any, pod: PodView | None) -> None:
         self.request = request
         self.pod = pod
-        self._values: dict[str, Any] = {}
+        self.built: dict[str, Any] = {}  # the variables built so far, by name
         self.prepared: dict[Any, Prepared] = {}
+        self.plain: dict[Any, bool] = {}  # per Need (and params): may the fast path read the values?
+
+    def value(self, name: str) -> Any:
+        values = self.built
+        if name in values:
+            return values[name]
+        value = values[name] = variable_value(name, self.request, self.pod)
+        return value
 
     def data(self, rule_need: Need, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        values = self._values
+        """The variables `rule_need` names, pruned (`params` arrive pruned: see compile_rule)."""
+        values = self.built
         data = {}
         for name, reduce in rule_need.pruners:
             if name == "params":
-                value = params
-            elif name in values:
+                data[name] = params
+                continue
+            if name in values:
                 value = values[name]
             else:
                 value = values[name] = variable_value(name, self.request, self.pod)
@@ -190,11 +215,17 @@ class _RequestValues:
 _last = threading.local()  # the _RequestValues of the request being judged, per thread
 
 
-def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None, rule_need: Need) -> Prepared:
+def _request_values(request: Any, pod: PodView | None) -> _RequestValues:
     values: _RequestValues | None = getattr(_last, "values", None)
     if values is None or values.request is not request or values.pod is not pod:
         values = _RequestValues(request, pod)
         _last.values = values  # holds the request, so its identity cannot be reused
+    return values
+
+
+def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None, rule_need: Need) -> Prepared:
+    """The pruned variables of `rule_need` as a CEL activation (`params`: already pruned)."""
+    values = _request_values(request, pod)
     # Rules with params (an imported binding's params object) share only with rules of the same params.
     key = rule_need if params is None else (rule_need, id(params))
     prepared = values.prepared.get(key)
@@ -223,7 +254,10 @@ def compile_expression(
     except RuntimeError as exc:
         problem(path, f"CEL compile error {_compile_message(str(exc))}")
         return None
-    return Compiled(source, program, depth, _demands_of(program) if combined else EVERYTHING)
+    if not combined:
+        return Compiled(source, program, depth)
+    program_demands, fast = _analysed(program)
+    return Compiled(source, program, depth, program_demands, fast)
 
 
 def _compile_message(text: str) -> str:
@@ -318,18 +352,20 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         )
         for v, compiled in zip(rule.validations, message_programs, strict=True)
     )
+    # Messages are evaluated on the rule's activation: it holds what they observe too.
+    rule_need = need(
+        _join_demands(main.demands, *(v.message_program.demands for v in validations if v.message_program))
+    )
+    params_demand = dict(rule_need.demands).get("params", FULL)
     evaluator = _RuleEvaluator(
         name=rule.name,
         what=f"rule {rule.name}",
         program=main,
         validations=validations,
         params=rule.params,
-        # Messages are evaluated on the rule's activation: it holds what they observe too.
-        need=need(
-            _join_demands(
-                main.demands, *(v.message_program.demands for v in validations if v.message_program)
-            ),
-        ),
+        # Params never change after load: pruned once, here, not per request.
+        pruned_params=None if rule.params is None else prune(rule.params, params_demand),
+        need=rule_need,
     )
     return Rule(name=rule.name, check=CEL_CHECK, run=evaluator.without_request, run_request=evaluator)
 
@@ -425,7 +461,8 @@ class _RuleEvaluator:
     name: str
     program: Compiled  # [] when a match condition is false, else one boolean per validation
     validations: tuple[_Validation, ...]
-    params: Mapping[str, Any] | None
+    params: Mapping[str, Any] | None  # as written (what the fast path reads)
+    pruned_params: Mapping[str, Any] | None  # reduced to what the programs observe (for CEL)
     need: Need  # what the program and the message programs observe
     what: str  # "rule <name>", for errors
 
@@ -437,12 +474,13 @@ class _RuleEvaluator:
 
     def __call__(self, pod: PodView, request: Any) -> list[Finding]:
         started = perf_counter()
-        prepared = prepare(request, pod, self.params, self.need)
-        results = self.program.eval(prepared, self.what)
+        results = self._fast(self.program, pod, request, list)
+        if results is None:
+            results = self.program.eval(self._prepared(pod, request), self.what)
         findings: list[Finding] = []
         for passed in results:  # [] when a match condition is false
             if passed is not True:
-                findings = self._findings(results, pod, prepared)
+                findings = self._findings(results, pod, request)
                 break
         elapsed = perf_counter() - started
         if elapsed > MAX_RULE_SECONDS:
@@ -452,7 +490,50 @@ class _RuleEvaluator:
             )
         return findings
 
-    def _findings(self, results: list[Any], pod: PodView, prepared: Prepared) -> list[Finding]:
+    def _prepared(self, pod: PodView, request: Any) -> Prepared:
+        return prepare(request, pod, self.pruned_params, self.need)
+
+    def _fast(self, compiled: Compiled, pod: PodView, request: Any, kind: type) -> Any:
+        """`compiled`'s result by its fast path, or None where the real program must answer: no fast
+        path, values it may not read, or a result it does not give (it raised, or not a list of
+        booleans for the rule, not a string for a message: the real program then words the error)."""
+        fast = compiled.fast
+        if fast is None or not FAST_PATH:
+            return None
+        values: _RequestValues | None = getattr(_last, "values", None)
+        if values is None or values.request is not request or values.pod is not pod:
+            values = _request_values(request, pod)
+        key = self.need if self.params is None else (self.need, id(self.params))
+        plain = values.plain.get(key)
+        if plain is None:
+            plain = values.plain[key] = self._plain(values)
+        if not plain:
+            return None
+        if compiled.depth >= 2:  # the bound measures what the real program would convert
+            compiled.check_bound(self._prepared(pod, request), self.what)
+        result: Any
+        try:
+            result = fast.function(values.built, self.params, values.value)
+        except Exception:  # (any failure: the real program answers, errors included)
+            return None
+        if kind is not list:
+            return result if type(result) is kind else None
+        if type(result) is not list:
+            return None
+        for passed in result:
+            if type(passed) is not bool:
+                return None
+        return result
+
+    def _plain(self, values: _RequestValues) -> bool:
+        """Are the parts of the values the programs observe plain data the fast path reads as CEL
+        does (see to_python.checker)?"""
+        for name, check in self.need.checkers:
+            if not check(self.params if name == "params" else values.value(name)):
+                return False
+        return True
+
+    def _findings(self, results: list[Any], pod: PodView, request: Any) -> list[Finding]:
         findings = []
         for i, (validation, passed) in enumerate(zip(self.validations, results, strict=True)):
             if passed is True:
@@ -463,18 +544,20 @@ class _RuleEvaluator:
                 Finding(
                     path=validation.field_path or pod.spec_path,
                     value=None,
-                    problem=self._message(validation, prepared),
+                    problem=self._message(validation, pod, request),
                     fix="",
                 )
             )
         return findings
 
-    @staticmethod
-    def _message(validation: _Validation, prepared: Prepared) -> str:
+    def _message(self, validation: _Validation, pod: PodView, request: Any) -> str:
         # As the API server does: a messageExpression that fails or gives an empty string falls back.
-        if validation.message_program is not None:
+        program = validation.message_program
+        if program is not None:
             try:
-                text = validation.message_program.eval(prepared, "messageExpression")
+                text = self._fast(program, pod, request, str)
+                if text is None:
+                    text = program.eval(self._prepared(pod, request), "messageExpression")
             except CelEvaluationError:
                 text = None
             if isinstance(text, str) and text.strip() and "\n" not in text:
