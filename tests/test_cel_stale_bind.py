@@ -1,0 +1,112 @@
+"""cel-expr-python's stale `cel.bind` bug: where it shows (pinned against the runtime), and the detector
+(stale_bind.py) that must flag every case where it shows.
+
+Each row: an expression, what cel-expr-python gives, what CEL gives (the fast path's answer, checked
+too). The rows where the two differ fail loudly once the runtime is fixed: then see docs/cel.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from webhook.policy.cel.ast import checked_expression
+from webhook.policy.cel.library import ADMISSION_VARIABLES, admission_env
+from webhook.policy.cel.stale_bind import hazards
+from webhook.policy.cel.to_python import compile_fast
+
+STOP = "[5, 6].all(k, k == 0)"  # stops at 5 with 6 left: its slot keeps 6
+R3 = "cel.bind(r0, 100, cel.bind(r1, 101, cel.bind(r2, 102, [r0, r1, r2])))"  # reads slots d, d+1, d+2
+
+# (expression, cel-expr-python's answer, CEL's answer)
+EXPERIMENTS: list[tuple[str, Any, Any]] = [
+    # siblings at the same depth, in a list, after `||`, `&&`, `?:`, as arguments, map values
+    (f"[{STOP}, cel.bind(v, 7, v)]", [False, 6], [False, 7]),
+    (f"{STOP} || cel.bind(v, 7, v == 7)", False, True),
+    (f"!{STOP} && cel.bind(v, 7, v == 7)", False, True),
+    (f"{STOP} ? 0 : cel.bind(v, 7, v)", 6, 7),
+    (f"({STOP} ? 0 : 0) + cel.bind(v, 7, v)", 6, 7),
+    (f"string({STOP}) + string(cel.bind(v, 7, v))", "false6", "false7"),
+    (f"{{'a': {STOP}, 'b': cel.bind(v, 7, v)}}", {"a": False, "b": 6}, {"a": False, "b": 7}),
+    (f"[[{STOP}], [cel.bind(v, 7, v)]]", [[False], [6]], [[False], [7]]),  # list nesting is no depth
+    # exists at a true with elements left; the stale value is the next element
+    ("[[5, 6, 8].exists(k, k == 6), cel.bind(v, 7, v)]", [True, 8], [True, 7]),
+    ("[{'a': 1, 'b': 2}.all(k, k == 'z'), cel.bind(v, 7, v)]", [False, "a"], [False, 7]),
+    # loops that run to their end leave nothing: map, filter, exists_one, all over its last element
+    ("[[5, 6].map(k, k), cel.bind(v, 7, v)]", [[5, 6], 7], [[5, 6], 7]),
+    ("[[5, 6].filter(k, k == 0), cel.bind(v, 7, v)]", [[], 7], [[], 7]),
+    ("[[5, 6].exists_one(k, k == 5), cel.bind(v, 7, v)]", [True, 7], [True, 7]),
+    ("[[5].all(k, k == 0), cel.bind(v, 7, v)]", [False, 7], [False, 7]),
+    # ... and a full loop at the same slot in between clears it
+    (f"[{STOP}, [1, 2].map(z, z), cel.bind(v, 7, v)]", [False, [1, 2], 7], [False, [1, 2], 7]),
+    # the bind before the comprehension, or around it, is right; only its first reader is wrong
+    (f"cel.bind(v, 7, v) + ({STOP} ? 0 : 0)", 7, 7),
+    (f"cel.bind(b, 7, [{STOP}, b])", [False, 7], [False, 7]),
+    (f"cel.bind(a, {STOP}, cel.bind(b, 7, [a, b]))", [False, 7], [False, 7]),
+    (f"[{STOP}, cel.bind(v, 7, v), cel.bind(w, 8, w)]", [False, 6, 8], [False, 7, 8]),
+    (f"[{STOP}, cel.bind(v, 7, 1), cel.bind(w, 8, w)]", [False, 1, 8], [False, 1, 8]),  # never read
+    # depth is the slot: a comprehension takes two slots, a bind one, a bind's value is planned inside it
+    (f"cel.bind(x, 1, [{STOP}, cel.bind(v, 7, v)])", [False, 6], [False, 7]),
+    (f"[cel.bind(x, 1, {STOP}), cel.bind(v, 7, v)]", [False, 7], [False, 7]),
+    (f"[{STOP}, {R3}]", [False, [6, 101, 102]], [False, [100, 101, 102]]),
+    (f"[cel.bind(x, 0, {STOP}), {R3}]", [False, [100, 6, 102]], [False, [100, 101, 102]]),
+    (f"[[1].map(z, {STOP}), {R3}]", [[False], [100, 101, 6]], [[False], [100, 101, 102]]),
+    (f"[cel.bind(a, {STOP}, a), {R3}]", [False, [100, 6, 102]], [False, [100, 101, 102]]),
+    (f"[{STOP}, [1].map(z, cel.bind(v, 7, v))]", [False, [7]], [False, [7]]),
+    (f"[[1].map(z, {STOP}), [1].map(z, cel.bind(v, 7, v))]", [[False], [6]], [[False], [7]]),
+    # a bind's body is planned after all the slots its value uses
+    (
+        f"[[1].map(z, {STOP}), cel.bind(a, 5, [a, {R3}])]",
+        [[False], [5, [100, 6, 102]]],
+        [[False], [5, [100, 101, 102]]],
+    ),
+    (
+        f"[[1].map(z, {STOP}), cel.bind(a, [1].map(y, y), [a, {R3}])]",
+        [[False], [[1], [100, 101, 102]]],
+        [[False], [[1], [100, 101, 102]]],
+    ),
+    (
+        f"[[1].map(z, {STOP}), cel.bind(a, cel.bind(q, 1, q), [a, {R3}])]",
+        [[False], [1, [6, 101, 102]]],
+        [[False], [1, [100, 101, 102]]],
+    ),
+    # a comprehension's range is planned inside it
+    (f"[{STOP}, [cel.bind(v, 7, v)].map(z, z)]", [False, [7]], [False, [7]]),
+    # across the iterations of a loop: the next iteration's bind reads what the previous one left
+    (f"[1, 2].map(i, [cel.bind(v, 7, v), {STOP}])", [[7, False], [6, False]], [[7, False], [7, False]]),
+    (f"[1, 2].map(i, [{STOP}, cel.bind(v, 7, v)])", [[False, 6], [False, 6]], [[False, 7], [False, 7]]),
+]
+
+
+def run(source: str) -> tuple[Any, Any, bool]:
+    program = admission_env().compile(source)
+    root = checked_expression(program.serialize())
+    fast = compile_fast(root, ADMISSION_VARIABLES)
+    assert fast is not None, source
+    return program.eval().plain_value(), fast.run({}), bool(hazards(root))
+
+
+@pytest.mark.parametrize(("source", "runtime", "cel"), EXPERIMENTS)
+def test_the_runtime_reads_a_stale_binding_exactly_there(source: str, runtime: Any, cel: Any) -> None:
+    got, correct, flagged = run(source)
+    assert correct == cel  # the fast path computes CEL's answer
+    assert got == runtime  # fails once cel-expr-python is fixed: then drop the workarounds (docs/cel.md)
+    if got != correct:
+        assert flagged, "the detector misses a case where the runtime is wrong"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [s for s, runtime, cel in EXPERIMENTS if runtime == cel and not s.startswith("[[5].all")]
+    + ["[[[5, 6]].map(l, l.all(k, k == 0)), cel.bind(v, 7, v)]"],
+)
+def test_the_detector_stays_quiet_where_the_slots_differ_or_are_cleared(source: str) -> None:
+    assert not run(source)[2]
+
+
+def test_the_detector_warns_where_only_the_values_save_the_runtime() -> None:
+    # Whether a loop stops early depends on the values: the shape alone is flagged.
+    assert run("[[5].all(k, k == 0), cel.bind(v, 7, v)]")[2]
+    assert run("[[1, 2].all(z, z > 0), cel.bind(v, 7, v)]")[2]
+    assert run("[[].all(k, k == 0), cel.bind(v, 7, v)]")[2]

@@ -1,0 +1,167 @@
+"""Where cel-expr-python's stale `cel.bind` bug can show, found on the checked syntax tree.
+
+The runtime (cel-cpp) keeps comprehension variables in numbered slots and evaluates a `cel.bind` value
+lazily: the first read of the bound name looks in its slot and evaluates the value only if the slot is
+empty. A comprehension that stops before its last element (`all` at a false, `exists` at a true) leaves
+its iteration variable's slot filled with the next element; a `cel.bind` evaluated later whose name lives
+in the same slot then reads that element instead of its value. CEL (and cel-go, in the API server) give
+the bound value.
+
+The slot layout below was measured (tests/test_cel_stale_bind.py pins each case against the runtime):
+
+- a comprehension at slot d holds its variable in d and its accumulator in d+1; its range, loop and
+  result are planned from d+2. Finishing normally clears d and d+1; stopping early leaves d filled;
+- `cel.bind` at slot d holds its name in d; its value is planned from d+1, and its body after every slot
+  its value uses (d+1+slots of the value). Leaving the bind clears d, read or not;
+- evaluation is left to right (`&&`, `||` and `?:` may skip a side; a loop body runs again after itself).
+
+`hazards` follows that model over every evaluation order, so it may warn where the runtime happens to be
+right (a short-circuit that never skips, a list that is never long enough), never the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
+
+_BIND_ITER_VAR = "#unused"  # what the `cel.bind` macro names its iteration variable
+
+
+@dataclass(frozen=True, slots=True)
+class StaleBind:
+    """A `cel.bind` that may read the variable of a comprehension that stopped early."""
+
+    name: str  # the bound name
+    stopped: str  # the iteration variable of the comprehension that may leave it
+
+
+def is_bind(node: Expr) -> bool:
+    return (
+        isinstance(node, Comprehension)
+        and node.iter_var == _BIND_ITER_VAR
+        and node.iter_range == CreateList((), ())
+        and node.loop_condition == Const(False)
+    )
+
+
+def stops_early(node: Comprehension) -> bool:
+    """`all`/`exists` (and hand-written loops) test a condition before each element; map, filter and
+    exists_one run to the end."""
+    return not is_bind(node) and node.loop_condition != Const(True)
+
+
+def hazards(root: Expr) -> list[StaleBind]:
+    """Every `cel.bind` of `root` that may read a stale slot, in evaluation order, without repeats."""
+    found: dict[StaleBind, None] = {}
+    _visit(root, 0, {}, found)
+    return list(found)
+
+
+# Slot -> the iteration variable of a comprehension that may have stopped early there.
+_Dirty = dict[int, str]
+
+
+def _visit(node: Expr, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
+    """The slots possibly left filled after evaluating `node` planned from `slot`, given `dirty` before."""
+    if isinstance(node, Const | Ident):
+        return dirty
+    if isinstance(node, Select):
+        return _visit(node.operand, slot, dirty, found)
+    if isinstance(node, Call):
+        parts = ([node.target] if node.target is not None else []) + list(node.args)
+        if node.function in ("_&&_", "_||_") and len(parts) == 2:
+            left = _visit(parts[0], slot, dirty, found)
+            return _union(left, _visit(parts[1], slot, left, found))
+        if node.function == "_?_:_" and len(parts) == 3:
+            condition = _visit(parts[0], slot, dirty, found)
+            return _union(_visit(parts[1], slot, condition, found), _visit(parts[2], slot, condition, found))
+        return _sequence(parts, slot, dirty, found)
+    if isinstance(node, CreateList):
+        return _sequence(list(node.elements), slot, dirty, found)
+    if isinstance(node, CreateStruct):
+        parts = [part for entry in node.entries for part in (entry.key, entry.value) if part is not None]
+        return _sequence(parts, slot, dirty, found)
+    if is_bind(node):
+        return _bind(node, slot, dirty, found)
+    return _comprehension(node, slot, dirty, found)
+
+
+def _sequence(parts: list[Expr], slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
+    for part in parts:
+        dirty = _visit(part, slot, dirty, found)
+    return dirty
+
+
+def _bind(node: Comprehension, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
+    if slot in dirty and _reads(node.result, node.accu_var):
+        found[StaleBind(node.accu_var, dirty[slot])] = None
+    # The value is evaluated at the first read, so anywhere in the body: its slots and the body's are
+    # apart (the body is planned after the value's), so either order gives the same slots.
+    value = _visit(node.accu_init, slot + 1, dirty, found)
+    body = _visit(node.result, slot + 1 + slots(node.accu_init), _union(dirty, value), found)
+    after = _union(value, body)
+    after.pop(slot, None)
+    return after
+
+
+def _comprehension(node: Comprehension, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
+    inner = slot + 2
+    dirty = _visit(node.iter_range, inner, dirty, found)
+    dirty = _visit(node.accu_init, inner, dirty, found)
+    # The loop runs its condition and step once per element: what one iteration leaves, the next sees.
+    entering = dirty
+    while True:
+        condition = _visit(node.loop_condition, inner, entering, found)
+        step = _visit(node.loop_step, inner, condition, found)
+        widened = _union(entering, _union(condition, step))
+        if widened.keys() == entering.keys():
+            break
+        entering = widened
+    after = _visit(node.result, inner, entering, found)
+    after = {s: v for s, v in after.items() if s not in (slot, slot + 1)}
+    if stops_early(node):
+        after[slot] = node.iter_var
+    return after
+
+
+def _union(a: _Dirty, b: _Dirty) -> _Dirty:
+    return {**a, **b} if b else dict(a)
+
+
+def slots(node: Expr) -> int:
+    """How many slots the runtime gives `node`'s comprehensions and binds (as measured: see above)."""
+    if isinstance(node, Const | Ident):
+        return 0
+    if isinstance(node, Select):
+        return slots(node.operand)
+    if isinstance(node, Call):
+        return sum(slots(p) for p in ([node.target] if node.target is not None else []) + list(node.args))
+    if isinstance(node, CreateList):
+        return sum(slots(e) for e in node.elements)
+    if isinstance(node, CreateStruct):
+        return sum(slots(p) for e in node.entries for p in (e.key, e.value) if p is not None)
+    own = 1 if is_bind(node) else 2
+    return own + sum(
+        slots(p) for p in (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
+    )
+
+
+def _reads(node: Expr, name: str) -> bool:
+    if isinstance(node, Ident):
+        return node.name == name
+    if isinstance(node, Const):
+        return False
+    if isinstance(node, Select):
+        return _reads(node.operand, name)
+    if isinstance(node, Call):
+        parts = ([node.target] if node.target is not None else []) + list(node.args)
+        return any(_reads(p, name) for p in parts)
+    if isinstance(node, CreateList):
+        return any(_reads(e, name) for e in node.elements)
+    if isinstance(node, CreateStruct):
+        return any(_reads(p, name) for e in node.entries for p in (e.key, e.value) if p is not None)
+    return any(
+        _reads(p, name)
+        for p in (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
+    )
