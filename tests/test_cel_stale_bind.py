@@ -32,7 +32,6 @@ EXPERIMENTS: list[tuple[str, Any, Any]] = [
     (f"[[{STOP}], [cel.bind(v, 7, v)]]", [[False], [6]], [[False], [7]]),  # list nesting is no depth
     # exists at a true with elements left; the stale value is the next element
     ("[[5, 6, 8].exists(k, k == 6), cel.bind(v, 7, v)]", [True, 8], [True, 7]),
-    ("[{'a': 1, 'b': 2}.all(k, k == 'z'), cel.bind(v, 7, v)]", [False, "a"], [False, 7]),
     # loops that run to their end leave nothing: map, filter, exists_one, all over its last element
     ("[[5, 6].map(k, k), cel.bind(v, 7, v)]", [[5, 6], 7], [[5, 6], 7]),
     ("[[5, 6].filter(k, k == 0), cel.bind(v, 7, v)]", [[], 7], [[], 7]),
@@ -110,3 +109,11 @@ def test_the_detector_warns_where_only_the_values_save_the_runtime() -> None:
     assert run("[[5].all(k, k == 0), cel.bind(v, 7, v)]")[2]
     assert run("[[1, 2].all(z, z > 0), cel.bind(v, 7, v)]")[2]
     assert run("[[].all(k, k == 0), cel.bind(v, 7, v)]")[2]
+
+
+def test_a_map_left_early_leaves_one_of_its_keys() -> None:
+    # the runtime's map order is its own (it varies between processes): only which keys can show is pinned
+    got, correct, flagged = run("[{'a': 1, 'b': 2}.all(k, k == 'z'), cel.bind(v, 7, v)]")
+    assert correct == [False, 7]
+    assert got[0] is False and got[1] in ("a", "b")
+    assert flagged

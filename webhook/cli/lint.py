@@ -29,4 +29,8 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     noun = "policies" if len(policies) != 1 else "policy"
     print(f"ok: {len(policies)} {noun} from {len(policies.sources)} file(s)")
+    from ..policy.cel.stale_bind_lint import stale_bind_warnings
+
+    for warning in stale_bind_warnings(*args.paths):  # they load, and run: what the runtime may get wrong
+        print(warning)
     return ExitCode.OK

@@ -42,6 +42,7 @@ from .limits import (
     comprehension_depth,
     longest_collection,
 )
+from .stale_bind import SeparatePrograms, program_hazards
 from .to_python import FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
@@ -339,6 +340,16 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         program(v.message_expression) if v.message_expression else None for v in rule.validations
     ]
     main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
+    if main is not None and len(rule.validations) + bool(conditions) > 1 and program_hazards(main.program):
+        # Joined, a validation's `cel.bind` could read what an earlier one's comprehension left in
+        # cel-expr-python (stale_bind.py): the runtime runs each alone; the fast path stays joined.
+        parts = [program(f"[dyn({v.expression})]") for v in rule.validations]
+        joined_conditions = program(conditions) if conditions else None
+        if all(parts) and (joined_conditions is not None or not conditions):
+            runtime = [p.program for p in parts if p is not None]
+            main = replace(
+                main, program=SeparatePrograms(joined_conditions and joined_conditions.program, runtime)
+            )
     if main is None or any(
         compiled is None and v.message_expression
         for compiled, v in zip(message_programs, rule.validations, strict=True)

@@ -22,8 +22,21 @@ right (a short-circuit that never skips, a list that is never long enough), neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
+from .ast import (
+    Call,
+    Comprehension,
+    Const,
+    CreateList,
+    CreateStruct,
+    Expr,
+    Ident,
+    Select,
+    UnknownSyntax,
+    checked_expression,
+)
+from .library import admission_env
 
 _BIND_ITER_VAR = "#unused"  # what the `cel.bind` macro names its iteration variable
 
@@ -165,3 +178,70 @@ def _reads(node: Expr, name: str) -> bool:
         _reads(p, name)
         for p in (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
     )
+
+
+def program_hazards(program: Any) -> list[StaleBind]:
+    """`hazards` of a compiled cel-expr-python program ([] when its tree cannot be read: the reader
+    knows every node the CEL parser makes, see ast.py)."""
+    try:
+        return hazards(checked_expression(program.serialize()))
+    except UnknownSyntax:
+        return []
+
+
+class _Result:
+    """What a program's `eval` returns, for the few methods podgate calls (rules.Compiled.eval)."""
+
+    __slots__ = ("_type", "_value")
+
+    def __init__(self, value: Any, type_name: str) -> None:
+        self._value = value
+        self._type = type_name
+
+    def plain_value(self) -> Any:
+        return self._value
+
+    def type(self) -> _Result:
+        return self
+
+    def name(self) -> str:
+        return self._type
+
+
+class SeparatePrograms:
+    """A rule's validations run one program each on one activation, where joining them into one list
+    would let a later validation's `cel.bind` read what an earlier one's comprehension left (see
+    rules.compile_rule). Gives what the joined program gives: [] when a match condition is false, one
+    value per validation, or the first error."""
+
+    __slots__ = ("condition", "validations")
+
+    def __init__(self, condition: Any, validations: list[Any]) -> None:
+        self.condition = condition  # the match conditions joined by &&, or None
+        self.validations = validations  # each gives a one-element list
+
+    def eval(self, activation: Any = None, *, data: Any = None) -> Any:
+        if activation is None:
+            activation = admission_env().Activation(data)
+        if self.condition is not None:
+            result = self.condition.eval(activation)
+            if _is_error(result):
+                return result
+            value = result.plain_value()
+            if value is False:
+                return _Result([], "list")
+            if value is not True:
+                return _Result(
+                    f"no matching overload for '_?_:_' applied to ({result.type().name()}, ...)", "*error*"
+                )
+        values: list[Any] = []
+        for program in self.validations:
+            result = program.eval(activation)
+            if _is_error(result):
+                return result
+            values += result.plain_value()
+        return _Result(values, "list")
+
+
+def _is_error(result: Any) -> bool:
+    return result.type().name() in ("*error*", "ERROR")

@@ -93,6 +93,14 @@ def _value(kind: str, resource: str, imply: bool) -> str:
     return f"({_usable('rq', resource)} ? rq[{key}] : {implied})"
 
 
+def _all_valid(resources: str) -> str:
+    """CEL: every value of `resources` is null or valid, as `filter`, not `all`: cel-expr-python leaves a
+    slot filled when `all` stops at a false, and a `cel.bind` of a later validation, joined with this
+    one into one program, could read it (see webhook/policy/cel/stale_bind.py). `filter` runs to the
+    end; the predicate cannot fail, so an error cannot tell them apart either."""
+    return f"{resources}.filter(k, !({resources}[k] == null || {valid(f'{resources}[k]')})).size() == 0"
+
+
 def _per_container(body: str) -> str:
     return f"variables.resourceContainers.all(c, cel.bind(rq, {_REQUESTS}, cel.bind(lm, {_LIMITS}, {body})))"
 
@@ -102,10 +110,7 @@ def translate(params: Params) -> Translation:
     imply = params.limits_imply_requests
     validations = [
         {
-            "expression": _per_container(
-                f"rq.all(k, rq[k] == null || {valid('rq[k]')})"
-                f" && lm.all(k, lm[k] == null || {valid('lm[k]')})"
-            ),
+            "expression": _per_container(f"{_all_valid('rq')} && {_all_valid('lm')}"),
             "message": "container resources must be Kubernetes quantities such as 500m, 2 or 512Mi",
         }
     ]

@@ -1,0 +1,82 @@
+"""A rule's validations joined into one program must not let one validation's `cel.bind` read what an
+earlier validation's comprehension left in cel-expr-python (tests/test_cel_stale_bind.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import pod
+from test_cel_rules import decide
+
+from webhook.policy.cel import rules
+from webhook.policy.cel.library import admission_env
+
+# Each is right alone; joined, the second reads the container the first stopped before.
+FIRST = "object.spec.containers.all(c, c.name == 'app')"
+SECOND = "cel.bind(n, 7, n == 7)"
+RULES = f"""\
+- name: joined
+  validations:
+    - expression: "{FIRST}"
+      message: not all containers are called app
+    - expression: "{SECOND}"
+      message: seven is not seven
+"""
+WITH_VARIABLES_AND_CONDITION = """\
+- name: joined
+  matchConditions:
+    - {name: pods, expression: "object.kind == 'Pod'"}
+  variables:
+    - {name: names, expression: "object.spec.containers.map(c, c.name)"}
+  validations:
+    - expression: "variables.names.all(n, n == 'app')"
+      message: not all containers are called app
+    - expression: "cel.bind(n, 7, n == 7) && size(variables.names) > 0"
+      message: seven is not seven
+"""
+
+
+@pytest.fixture(params=[True, False], ids=["fast path", "runtime"])
+def fast_path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    saved = rules.FAST_PATH
+    rules.FAST_PATH = request.param
+    yield request.param
+    rules.FAST_PATH = saved
+
+
+def two_containers() -> dict[str, Any]:
+    obj = pod()
+    obj["spec"]["containers"] = [{"name": "web", "image": "web:1"}, {"name": "side", "image": "side:1"}]
+    return obj
+
+
+def test_the_joined_program_would_read_a_stale_binding() -> None:
+    # The premise: without the separation, the runtime fails the second validation.
+    joined = admission_env().compile(f"[dyn({FIRST}), dyn({SECOND})]")
+    assert joined.eval(data={"object": two_containers()}).plain_value() == [False, False]
+    alone = admission_env().compile(f"[dyn({SECOND})]")
+    assert alone.eval(data={"object": two_containers()}).plain_value() == [True]
+
+
+@pytest.mark.parametrize("rule", [RULES, WITH_VARIABLES_AND_CONDITION], ids=["plain", "variables"])
+def test_each_validation_is_judged_as_alone(rule: str, fast_path: bool) -> None:
+    decision = decide(rule, two_containers())
+    assert [v.message for v in decision.violations] == ["not all containers are called app [policy cel]"]
+    named_app = pod()
+    named_app["spec"]["containers"] = [{"name": "app", "image": "app:1"}]
+    assert decide(rule, named_app).allowed
+
+
+def test_a_false_match_condition_still_skips_every_validation(fast_path: bool) -> None:
+    obj = two_containers()
+    obj["kind"] = "NotAPod"
+    assert decide(WITH_VARIABLES_AND_CONDITION, obj).allowed
+
+
+def test_an_error_in_one_validation_is_the_rule_s_error(fast_path: bool) -> None:
+    rule = RULES.replace("cel.bind(n, 7, n == 7)", "cel.bind(n, 7, n == 7) && object.missing == 1")
+    decision = decide(rule, two_containers())
+    assert not decision.allowed
+    assert any("missing" in v.message or "no such key" in v.message for v in decision.violations)

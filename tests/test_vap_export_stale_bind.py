@@ -1,0 +1,68 @@
+"""The exported policies never give cel-expr-python's stale `cel.bind` bug a chance: podgate's own
+evaluation of its export, without the fast path, words the rule's message (not an evaluation error)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import POLICIES
+from test_vap_export import FIXTURES, NATIVE, with_namespace_labels
+
+from webhook.inputs import object_request
+from webhook.policy import Request, evaluate
+from webhook.policy.cel import rules
+from webhook.policy.cel.stale_bind import SeparatePrograms, program_hazards
+from webhook.policy.yamlio import load_documents
+
+QUANTITIES = "container resources must be Kubernetes quantities such as 500m, 2 or 512Mi"
+
+
+@pytest.fixture(params=[True, False], ids=["fast path", "runtime"])
+def fast_path(request: pytest.FixtureRequest) -> Iterator[bool]:
+    saved = rules.FAST_PATH
+    rules.FAST_PATH = request.param
+    yield request.param
+    rules.FAST_PATH = saved
+
+
+def expression_rules() -> list[tuple[str, rules._RuleEvaluator]]:
+    found = []
+    for policy in NATIVE:
+        for rule in policy.rules:
+            if isinstance(rule.run_request, rules._RuleEvaluator):
+                found.append((policy.name, rule.run_request))
+    return found
+
+
+def test_no_exported_rule_needs_its_validations_run_apart() -> None:
+    checked = expression_rules()
+    assert {name for name, _ in checked} >= {"podgate-resource-limits", "podgate-trusted-registries"}
+    for name, evaluator in checked:
+        assert not isinstance(evaluator.program.program, SeparatePrograms), name
+        assert program_hazards(evaluator.program.program) == [], name
+
+
+def test_the_exported_resource_limits_words_an_invalid_quantity(fast_path: bool) -> None:
+    fixture = Path(POLICIES) / "tests" / "resource-limits" / "fail-invalid-quantity.yaml"
+    (document,) = load_documents(fixture)
+    request = with_namespace_labels(object_request(document))
+    decision = evaluate(NATIVE, request)
+    limits = [v for v in decision.violations if v.policy == "podgate-resource-limits"]
+    assert [v.message.split(" [policy")[0] for v in limits] == [QUANTITIES]
+
+
+@pytest.mark.parametrize(("name", "request_"), FIXTURES, ids=[name for name, _ in FIXTURES])
+def test_the_exported_rules_never_fail_to_evaluate_on_a_fixture(name: str, request_: Request) -> None:
+    saved = rules.FAST_PATH
+    rules.FAST_PATH = False
+    try:
+        decision = evaluate(NATIVE, with_namespace_labels(request_))
+    finally:
+        rules.FAST_PATH = saved
+    for violation in decision.violations:
+        assert "evaluat" not in violation.message and "no such overload" not in violation.message, (
+            name,
+            violation.message,
+        )
