@@ -42,7 +42,7 @@ from .limits import (
     comprehension_depth,
     longest_collection,
 )
-from .stale_bind import SeparatePrograms, program_hazards
+from .stale_bind import SeparatePrograms, hazards
 from .to_python import FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
@@ -69,6 +69,7 @@ class Compiled:
     depth: int  # comprehension nesting, for the per-request cost bound
     demands: Demands = EVERYTHING  # what of each variable the program can observe
     fast: FastProgram | None = None  # the same program as Python, for plain values (to_python.py)
+    stale_binds: bool = False  # may cel-expr-python read a stale `cel.bind` here? (stale_bind.py)
 
     def check_bound(self, prepared: Prepared, what: str) -> None:
         """The per-request cost bound (limits.py), on the values the program can observe."""
@@ -94,13 +95,15 @@ def _demands_of(program: Any) -> Demands:
     return _analysed(program)[0]
 
 
-def _analysed(program: Any) -> tuple[Demands, FastProgram | None]:
-    """What the program can observe of each variable, and its fast path (None: it has none)."""
+def _analysed(program: Any) -> tuple[Demands, FastProgram | None, bool]:
+    """What the program can observe of each variable, its fast path (None: it has none), and whether
+    the runtime may read a stale `cel.bind` in it."""
     try:
         root = checked_expression(program.serialize())
     except UnknownSyntax:
-        return EVERYTHING, None
-    return tuple(sorted(demands(root, ADMISSION_VARIABLES).items())), compile_fast(root, ADMISSION_VARIABLES)
+        return EVERYTHING, None, False
+    observed = tuple(sorted(demands(root, ADMISSION_VARIABLES).items()))
+    return observed, compile_fast(root, ADMISSION_VARIABLES), bool(hazards(root))
 
 
 def _join_demands(*all_demands: Demands) -> Demands:
@@ -257,8 +260,8 @@ def compile_expression(
         return None
     if not combined:
         return Compiled(source, program, depth)
-    program_demands, fast = _analysed(program)
-    return Compiled(source, program, depth, program_demands, fast)
+    program_demands, fast, stale_binds = _analysed(program)
+    return Compiled(source, program, depth, program_demands, fast, stale_binds)
 
 
 def _compile_message(text: str) -> str:
@@ -340,7 +343,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         program(v.message_expression) if v.message_expression else None for v in rule.validations
     ]
     main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
-    if main is not None and len(rule.validations) + bool(conditions) > 1 and program_hazards(main.program):
+    if main is not None and main.stale_binds and len(rule.validations) + bool(conditions) > 1:
         # Joined, a validation's `cel.bind` could read what an earlier one's comprehension left in
         # cel-expr-python (stale_bind.py): the runtime runs each alone; the fast path stays joined.
         parts = [program(f"[dyn({v.expression})]") for v in rule.validations]
