@@ -497,10 +497,9 @@ def test_the_regex_subset(pattern: str, common: bool) -> None:
 def test_cel_expr_python_reads_a_stale_value_for_a_binding_after_a_comprehension_left_early() -> None:
     # A bug of the CEL runtime, not of podgate: `cel.bind` is evaluated lazily into a slot that a
     # comprehension left early (here `all` at its first false) still fills, so the binding reads the
-    # comprehension's variable. The fast path computes CEL's answer, [False, 7]; that is why it
-    # leaves the Kubernetes library functions (quantity, ...) to the runtime: on the exported
-    # resource-limits rule the runtime's stale value reaches quantity() and becomes an error, where
-    # the fast path would answer. When this test fails, the runtime is fixed: see docs/cel.md.
+    # comprehension's variable. The fast path computes CEL's answer, [False, 7]. Where exactly it
+    # shows, and what podgate does about it: tests/test_cel_stale_bind.py and docs/cel.md (Known
+    # runtime issue). When this test fails, the runtime is fixed.
     program, fast = fast_program("[[5, 6].all(k, k == 0), cel.bind(v, 7, v)]")
     assert program.eval().plain_value() == [False, 6]  # the stale value, not 7
     assert fast is not None and fast.run({}) == [False, 7]
