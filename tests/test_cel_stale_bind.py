@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from webhook.policy.cel.ast import checked_expression
 from webhook.policy.cel.library import ADMISSION_VARIABLES, admission_env
@@ -117,3 +119,50 @@ def test_a_map_left_early_leaves_one_of_its_keys() -> None:
     assert correct == [False, 7]
     assert got[0] is False and got[1] in ("a", "b")
     assert flagged
+
+
+@st.composite
+def expressions(draw: st.DrawFn, depth: int = 0, names: tuple[str, ...] = ()) -> str:
+    """Random nestings of lists, binds, loops that may stop early and loops that never do, reading
+    the names in scope: where the runtime and CEL differ, the detector must have flagged the shape."""
+    if depth >= 4:
+        return draw(st.sampled_from([*names, "1", "2"]))
+
+    def sub(*more: str) -> st.SearchStrategy[str]:
+        return expressions(depth + 1, names + more)
+
+    kind = draw(st.sampled_from(["leaf", "list", "bind", "stop", "full", "or"]))
+    n = f"n{depth}"
+    if kind == "leaf":
+        return draw(st.sampled_from([*names, "1", "2"]))
+    if kind == "list":
+        items = draw(st.lists(sub(), min_size=1, max_size=3))
+        return "[" + ", ".join(f"dyn({item})" for item in items) + "]"
+    if kind == "bind":
+        return f"cel.bind({n}, {draw(sub())}, [dyn({n}), dyn({draw(sub(n))})])"
+    if kind == "stop":
+        macro = draw(st.sampled_from(["all", "exists"]))
+        test = "!=" if macro == "all" else "=="
+        return f"[1, 2, 3].{macro}({n}, size([dyn({draw(sub(n))})]) >= 0 && {n} {test} {draw(st.sampled_from([1, 2, 3]))})"
+    if kind == "full":
+        return f"[1, 2].map({n}, [dyn({n}), dyn({draw(sub(n))})])"
+    return f"(size([dyn({draw(sub())})]) == 1 || size([dyn({draw(sub())})]) == 1)"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    source=st.lists(expressions(), min_size=2, max_size=4).map(
+        lambda items: f"[{', '.join(f'dyn({i})' for i in items)}]"
+    )
+)
+def test_wherever_the_runtime_differs_from_cel_the_detector_flagged_it(source: str) -> None:
+    program = admission_env().compile(source)
+    root = checked_expression(program.serialize())
+    fast = compile_fast(root, ADMISSION_VARIABLES)
+    assert fast is not None, source
+    try:
+        correct = fast.run({})
+    except Exception:  # the fast path hands over (an error in CEL): nothing to compare
+        return
+    if program.eval().plain_value() != correct:
+        assert hazards(root), source
