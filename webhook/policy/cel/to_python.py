@@ -294,9 +294,12 @@ def _index_of(s: Any, part: Any) -> int:
     return int(s.find(part))  # code points, as cel-cpp counts
 
 
-def _substring(s: Any, start: Any, end: Any = None) -> str:
+_TO_THE_END = object()  # substring(start) without an end: not an explicit null, which CEL refuses
+
+
+def _substring(s: Any, start: Any, end: Any = _TO_THE_END) -> str:
     _strings(s)
-    end = len(s) if end is None else end
+    end = len(s) if end is _TO_THE_END else end
     if type(start) is int and type(end) is int and 0 <= start <= end <= len(s):
         return str(s[start:end])
     raise Defer("substring out of range")
