@@ -188,9 +188,10 @@ class _RequestValues:
         self.request = request
         self.pod = pod
         self.built: dict[str, Any] = {}  # the variables built so far, by name
-        # {"request": the request variable with only the fields a Need observes}, per Need
-        self.partial: dict[Need, dict[str, Any]] = {}
-        self.prepared: dict[Any, Prepared] = {}
+        # {"request": the request variable with only the fields a Need observes}, per Need, and the
+        # activations: each made when first needed (most requests need neither).
+        self.partial: dict[Need, dict[str, Any]] | None = None
+        self.prepared: dict[Any, Prepared] | None = None
         # Per Need (and params): the values the fast path reads (`seen_by`), or None where they are
         # not all plain data it reads as CEL does (see `fast_values`).
         self.plain: dict[Any, dict[str, Any] | None] = {}
@@ -211,9 +212,12 @@ class _RequestValues:
         shape = rule_need.request_shape
         if shape is None or "request" in self.built:
             return self.built
-        seen = self.partial.get(rule_need)  # (by Need: hashing a shape costs more than building it)
+        partial = self.partial
+        if partial is None:
+            partial = self.partial = {}
+        seen = partial.get(rule_need)  # (by Need: hashing a shape costs more than building it)
         if seen is None:
-            seen = self.partial[rule_need] = {"request": request_variable(self.request, shape)}
+            seen = partial[rule_need] = {"request": request_variable(self.request, shape)}
         return seen
 
     def fast_values(
@@ -267,9 +271,12 @@ def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None,
     values = _request_values(request, pod)
     # Rules with params (an imported binding's params object) share only with rules of the same params.
     key = rule_need if params is None else (rule_need, id(params))
-    prepared = values.prepared.get(key)
+    made = values.prepared
+    if made is None:
+        made = values.prepared = {}
+    prepared = made.get(key)
     if prepared is None:
-        prepared = values.prepared[key] = Prepared(values.data(rule_need, params), params)
+        prepared = made[key] = Prepared(values.data(rule_need, params), params)
     return prepared
 
 
@@ -548,7 +555,7 @@ class _RuleEvaluator:
             return None
         values: _RequestValues | None = getattr(_last, "values", None)
         if values is None or values.request is not request or values.pod is not pod:
-            values = _request_values(request, pod)
+            values = _last.values = _RequestValues(request, pod)  # (see _request_values)
         plain = values.plain
         seen = (
             plain[self.plain_key]
