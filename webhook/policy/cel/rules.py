@@ -156,14 +156,24 @@ class Need:
     Interned (see `need`): rules that observe the same share one activation per request.
     """
 
-    __slots__ = ("__weakref__", "checkers", "demands", "pruners", "request_shape")
+    __slots__ = ("__weakref__", "checkers", "demands", "pruners", "request_checked", "request_shape")
 
     def __init__(self, demands: Demands) -> None:
         self.demands = demands
         self.pruners = tuple((name, pruner(demand)) for name, demand in demands)
-        self.checkers = tuple((name, check) for name, demand in demands if (check := checker(demand)))
         # The fields of `request` the programs can observe: only those are built (None: all of them).
-        self.request_shape = request_shape(dict(demands).get("request", FULL))
+        self.request_shape = shape = request_shape(dict(demands).get("request", FULL))
+        # Scalar fields only (the usual kind/subresource/operation test): request_variable tells
+        # whether they are plain as it builds them, cheaper than a checker walking them again.
+        self.request_checked = shape is not None and all(
+            name in _SCALAR_FIELDS or (name == "kind" and parts is not None and parts <= _KIND_ALONE)
+            for name, parts in shape
+        )
+        self.checkers = tuple(
+            (name, check)
+            for name, demand in demands
+            if (check := checker(demand)) and not (name == "request" and self.request_checked)
+        )
 
 
 _needs: weakref.WeakValueDictionary[Demands, Need] = weakref.WeakValueDictionary()
@@ -190,7 +200,7 @@ class _RequestValues:
         self.built: dict[str, Any] = {}  # the variables built so far, by name
         # {"request": the request variable with only the fields a Need observes}, per Need, and the
         # activations: each made when first needed (most requests need neither).
-        self.partial: dict[Need, dict[str, Any]] | None = None
+        self.partial: dict[Need, dict[str, Any] | None] | None = None
         self.prepared: dict[Any, Prepared] | None = None
         # Per Need (and params): the values the fast path reads (`seen_by`), or None where they are
         # not all plain data it reads as CEL does (see `fast_values`).
@@ -203,21 +213,24 @@ class _RequestValues:
         value = values[name] = variable_value(name, self.request, self.pod)
         return value
 
-    def seen_by(self, rule_need: Need) -> dict[str, Any]:
+    def seen_by(self, rule_need: Need) -> dict[str, Any] | None:
         """The variables as `rule_need`'s programs see them, built so far (the fast path's `V`).
 
         Where the programs select a few fields of `request`, it holds a `request` with just those:
-        building the whole of it (names, namespace, user) costs more than a small rule.
+        building the whole of it (names, namespace, user) costs more than a small rule. None when
+        those fields, checked as they are built (`Need.request_checked`), are not plain data.
         """
         shape = rule_need.request_shape
-        if shape is None or "request" in self.built:
+        if shape is None:
             return self.built
         partial = self.partial
         if partial is None:
             partial = self.partial = {}
-        seen = partial.get(rule_need)  # (by Need: hashing a shape costs more than building it)
-        if seen is None:
-            seen = partial[rule_need] = {"request": request_variable(self.request, shape)}
+        if rule_need in partial:  # (by Need: hashing a shape costs more than building it)
+            return partial[rule_need]
+        built = request_variable(self.request, shape)
+        plain = not rule_need.request_checked or _plain_scalars(built)
+        seen = partial[rule_need] = {"request": built} if plain else None
         return seen
 
     def fast_values(
@@ -227,21 +240,23 @@ class _RequestValues:
         unless the parts they observe are plain data it reads as CEL does (to_python.checker).
         Kept under `key`: rules observing the same parts check them once per request."""
         seen = self.seen_by(rule_need)
-        plain = True
-        for name, check in rule_need.checkers:
-            if name == "params":
-                plain = check(params)
-            else:
-                plain = check(seen[name] if name in seen else self.value(name))
-            if not plain:
-                break
-        found = self.plain[key] = seen if plain else None
-        return found
+        if seen is not None:
+            for name, check in rule_need.checkers:
+                if name == "params":
+                    plain = check(params)
+                else:
+                    plain = check(seen[name] if name in seen else self.value(name))
+                if not plain:
+                    seen = None
+                    break
+        self.plain[key] = seen
+        return seen
 
     def observed(self, name: str, rule_need: Need) -> Any:
         """One variable as `rule_need`'s programs see it (see `seen_by`)."""
         seen = self.seen_by(rule_need)
-        return seen[name] if name in seen else self.value(name)
+        # (not plain: the whole `request`, which CEL sees pruned to the same fields)
+        return seen[name] if seen is not None and name in seen else self.value(name)
 
     def data(self, rule_need: Need, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """The variables `rule_need` names, pruned (`params` arrive pruned: see compile_rule)."""
@@ -707,6 +722,29 @@ def _metadata(request: Any) -> Mapping[str, Any]:
 
 
 _KIND_ALONE = frozenset({"kind"})  # the usual test of request.kind.kind alone
+_SCALAR_FIELDS = frozenset({"operation", "subResource", "dryRun"})
+
+
+def _plain_scalars(built: Mapping[str, Any]) -> bool:
+    """Are the scalar fields of a `request` (see Need.request_checked) plain data CEL carries as
+    the same values: strings without a lone surrogate, booleans (to_python.checker's test)?"""
+    for value in built.values():
+        if type(value) is dict:
+            value = value["kind"]
+        if type(value) is str:
+            if not value.isascii() and not _encodes(value):
+                return False  # a lone surrogate: the CEL binding refuses it
+        elif type(value) is not bool:
+            return False
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _kind(request: Any, parts: frozenset[str] | None) -> dict[str, Any]:
