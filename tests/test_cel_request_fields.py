@@ -123,7 +123,10 @@ def test_the_fast_path_answers_with_a_partial_request() -> None:
     assert view is not None
     assert counting(view, dataclasses.replace(REQUEST)) == []
     assert calls == [
-        {"request": {"kind": {"kind": "Pod"}, "subResource": "ephemeralcontainers", "operation": "UPDATE"}}
+        {
+            "object": REQUEST.object,
+            "request": {"kind": {"kind": "Pod"}, "subResource": "ephemeralcontainers", "operation": "UPDATE"},
+        }
     ]
     assert counting(view, dataclasses.replace(REQUEST, operation="CREATE"))  # a violation: it reads anew
 
