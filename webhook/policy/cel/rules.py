@@ -640,6 +640,8 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "podSpec": pod.spec if pod is not None else None,
             "podMetadata": pod.metadata if pod is not None else None,
         }
+    if name == "request":
+        return request_variable(request)
     obj = request.object
     is_map = type(obj) is dict or isinstance(obj, Mapping)  # type() first: ABC checks are slow
     metadata = obj.get("metadata") if is_map else None
@@ -653,8 +655,6 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "kind": "Namespace",
             "metadata": {"name": namespace, "labels": dict(request.namespace_labels)},
         }
-    if name == "request":
-        return request_variable(request)
     raise KeyError(name)
 
 
