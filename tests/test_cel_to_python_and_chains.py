@@ -27,6 +27,12 @@ CHAINS = [
     "object.l.all(c, (has(c.a) && c.a != null && has(c.a.m)) ? c.a.m == true : has(object.a) && object.a.m)",
     "cel.bind(v, object.a, has(v.b) && v.b != null && v.b.c == 1)",
     "[has(object.a) && object.a.b, has(object.a) && object.a.b == 1 && object.a.c == 2]",
+    # `||` and the second branch of a ternary learn nothing: in a loop, what an earlier element computed
+    # there must not be taken for this one's.
+    "object.l.all(c, (has(c.a) && c.a.b == 1 || has(c.a) && c.a.c == 2) && c.a.c == 2)",
+    "object.l.exists(c, !(has(c.a) && c.a.b == 1) ? has(c.a) && c.a.c == 2 : c.a.c == 3)",
+    "object.l.all(c, (c.a.b == 1 || c.a.c == 2) && c.a.c == 2)",
+    "object.l.exists(c, (c.a.b == 1 ? c.a.c == 2 : c.a.m == 2) && c.a.c == 2)",
 ]
 PROGRAMS = [(source, *fast_program(source)) for source in CHAINS]
 LEAVES = st.one_of(st.none(), st.booleans(), st.integers(0, 3), st.sampled_from(["x", ""]))
@@ -72,6 +78,7 @@ def test_chains_answer_as_cel_or_not_at_all(obj: dict[str, Any], extra: dict[str
         {"a": {"b": 1, "c": 3}, "k": 1},
         {"a": {"b": True, "c": False, "m": True}, "l": [{"a": {"b": 0, "m": True}}, {"a": None}, {}]},
         {"a": {"m": True}, "l": [{"a": {"m": False}}, {}]},
+        {"l": [{"a": {"b": 0, "c": 2, "m": 2}}, {"a": {"b": 1, "c": 3, "m": 2}}]},
         {"a": None, "k": 1},
         {},
     ],

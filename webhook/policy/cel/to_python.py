@@ -22,6 +22,9 @@ program as before. So:
   left to right and lets an error on the left propagate: the real program then gives the commutative
   answer. Comprehensions (all, exists, exists_one, map, filter) are compiled from the generic
   comprehension node, so their CEL definition is what runs; an error in any step raises.
+- What an expression computed (a selected field, a type checked) is reused only where it ran on this
+  evaluation: in the same block, or after `a && b` where that is true (what `b` computed), never after
+  `||` or in a ternary's second branch; in a loop, never from an earlier element.
 - `cel.bind` values are evaluated eagerly but their failure is kept, not raised, until the bound name
   is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it); a
   binding nothing uses is not evaluated.
