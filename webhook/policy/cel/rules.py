@@ -22,7 +22,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
@@ -31,7 +31,7 @@ from ..model import Rule
 from ..podspec import PodView
 from ..result import Finding
 from .ast import UnknownSyntax, checked_expression
-from .demand import FULL, Demand, demands, join, prune, pruner
+from .demand import FULL, Demand, Fields, demands, join, prune, pruner
 from .library import ADMISSION_VARIABLES, admission_env
 from .limits import (
     MAX_COMPREHENSION_DEPTH,
@@ -160,12 +160,24 @@ class Need:
     Interned (see `need`): rules that observe the same share one activation per request.
     """
 
-    __slots__ = ("__weakref__", "checkers", "demands", "pruners")
+    __slots__ = ("__weakref__", "checkers", "demands", "pruners", "request_checked", "request_shape")
 
     def __init__(self, demands: Demands) -> None:
         self.demands = demands
         self.pruners = tuple((name, pruner(demand)) for name, demand in demands)
-        self.checkers = tuple((name, check) for name, demand in demands if (check := checker(demand)))
+        # The fields of `request` the programs can observe: only those are built (None: all of them).
+        self.request_shape = shape = request_shape(dict(demands).get("request", FULL))
+        # Scalar fields only (the usual kind/subresource/operation test): request_variable tells
+        # whether they are plain as it builds them, cheaper than a checker walking them again.
+        self.request_checked = shape is not None and all(
+            name in _SCALAR_FIELDS or (name == "kind" and parts is not None and parts <= _KIND_ALONE)
+            for name, parts in shape
+        )
+        self.checkers = tuple(
+            (name, check)
+            for name, demand in demands
+            if (check := checker(demand)) and not (name == "request" and self.request_checked)
+        )
 
 
 _needs: weakref.WeakValueDictionary[Demands, Need] = weakref.WeakValueDictionary()
@@ -184,14 +196,21 @@ class _RequestValues:
     """One request's variables as Python values, each built when first asked for, and the activations
     made from them (one per distinct Need)."""
 
-    __slots__ = ("built", "plain", "pod", "prepared", "request")
+    __slots__ = ("built", "partial", "plain", "pod", "prepared", "request")
 
     def __init__(self, request: Any, pod: PodView | None) -> None:
         self.request = request
         self.pod = pod
-        self.built: dict[str, Any] = {}  # the variables built so far, by name
-        self.prepared: dict[Any, Prepared] = {}
-        self.plain: dict[Any, bool] = {}  # per Need (and params): may the fast path read the values?
+        # The variables built so far, by name; `object` costs nothing to build, and nearly every
+        # rule reads it: there from the start, it saves the fast path a call.
+        self.built: dict[str, Any] = {"object": request.object}
+        # {"request": the request variable with only the fields a Need observes}, per Need, and the
+        # activations: each made when first needed (most requests need neither).
+        self.partial: dict[Need, dict[str, Any] | None] | None = None
+        self.prepared: dict[Any, Prepared] | None = None
+        # Per Need (and params): the values the fast path reads (`seen_by`), or None where they are
+        # not all plain data it reads as CEL does (see `fast_values`).
+        self.plain: dict[Any, dict[str, Any] | None] = {}
 
     def value(self, name: str) -> Any:
         values = self.built
@@ -200,18 +219,59 @@ class _RequestValues:
         value = values[name] = variable_value(name, self.request, self.pod)
         return value
 
+    def seen_by(self, rule_need: Need) -> dict[str, Any] | None:
+        """The variables as `rule_need`'s programs see them, built so far (the fast path's `V`).
+
+        Where the programs select a few fields of `request`, it holds a `request` with just those:
+        building the whole of it (names, namespace, user) costs more than a small rule. None when
+        those fields, checked as they are built (`Need.request_checked`), are not plain data.
+        """
+        shape = rule_need.request_shape
+        if shape is None:
+            return self.built
+        partial = self.partial
+        if partial is None:
+            partial = self.partial = {}
+        if rule_need in partial:  # (by Need: hashing a shape costs more than building it)
+            return partial[rule_need]
+        built = request_variable(self.request, shape)
+        plain = not rule_need.request_checked or _plain_scalars(built)
+        seen = partial[rule_need] = {"object": self.request.object, "request": built} if plain else None
+        return seen
+
+    def fast_values(
+        self, rule_need: Need, params: Mapping[str, Any] | None, key: Any
+    ) -> dict[str, Any] | None:
+        """The variables the fast path of `rule_need`'s programs reads (see `seen_by`), or None
+        unless the parts they observe are plain data it reads as CEL does (to_python.checker).
+        Kept under `key`: rules observing the same parts check them once per request."""
+        seen = self.seen_by(rule_need)
+        if seen is not None:
+            for name, check in rule_need.checkers:
+                if name == "params":
+                    plain = check(params)
+                else:
+                    plain = check(seen[name] if name in seen else self.value(name))
+                if not plain:
+                    seen = None
+                    break
+        self.plain[key] = seen
+        return seen
+
+    def observed(self, name: str, rule_need: Need) -> Any:
+        """One variable as `rule_need`'s programs see it (see `seen_by`)."""
+        seen = self.seen_by(rule_need)
+        # (not plain: the whole `request`, which CEL sees pruned to the same fields)
+        return seen[name] if seen is not None and name in seen else self.value(name)
+
     def data(self, rule_need: Need, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """The variables `rule_need` names, pruned (`params` arrive pruned: see compile_rule)."""
-        values = self.built
         data = {}
         for name, reduce in rule_need.pruners:
             if name == "params":
                 data[name] = params
                 continue
-            if name in values:
-                value = values[name]
-            else:
-                value = values[name] = variable_value(name, self.request, self.pod)
+            value = self.observed(name, rule_need)
             data[name] = value if reduce is None else reduce(value)
         return data
 
@@ -232,9 +292,12 @@ def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None,
     values = _request_values(request, pod)
     # Rules with params (an imported binding's params object) share only with rules of the same params.
     key = rule_need if params is None else (rule_need, id(params))
-    prepared = values.prepared.get(key)
+    made = values.prepared
+    if made is None:
+        made = values.prepared = {}
+    prepared = made.get(key)
     if prepared is None:
-        prepared = values.prepared[key] = Prepared(values.data(rule_need, params), params)
+        prepared = made[key] = Prepared(values.data(rule_need, params), params)
     return prepared
 
 
@@ -479,6 +542,13 @@ class _RuleEvaluator:
     pruned_params: Mapping[str, Any] | None  # reduced to what the programs observe (for CEL)
     need: Need  # what the program and the message programs observe
     what: str  # "rule <name>", for errors
+    # Rules with params (an imported binding's params object) share the plain-data verdict only
+    # with rules of the same params (held here, so its id cannot be reused).
+    plain_key: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = self.need if self.params is None else (self.need, id(self.params))
+        object.__setattr__(self, "plain_key", key)
 
     def without_request(self, pod: PodView) -> list[Finding]:
         """Used where only a pod is at hand (UPDATE diffs never call it: expression rules judge in full)."""
@@ -516,18 +586,20 @@ class _RuleEvaluator:
             return None
         values: _RequestValues | None = getattr(_last, "values", None)
         if values is None or values.request is not request or values.pod is not pod:
-            values = _request_values(request, pod)
-        key = self.need if self.params is None else (self.need, id(self.params))
-        plain = values.plain.get(key)
-        if plain is None:
-            plain = values.plain[key] = self._plain(values)
-        if not plain:
+            values = _last.values = _RequestValues(request, pod)  # (see _request_values)
+        plain = values.plain
+        seen = (
+            plain[self.plain_key]
+            if self.plain_key in plain
+            else values.fast_values(self.need, self.params, self.plain_key)
+        )
+        if seen is None:
             return None
         if compiled.depth >= 2:  # the bound measures what the real program would convert
             compiled.check_bound(self._prepared(pod, request), self.what)
         result: Any
         try:
-            result = fast.function(values.built, self.params, values.value)
+            result = fast.function(seen, self.params, values.value)
         except Exception:  # (any failure: the real program answers, errors included)
             return None
         if kind is not list:
@@ -538,14 +610,6 @@ class _RuleEvaluator:
             if type(passed) is not bool:
                 return None
         return result
-
-    def _plain(self, values: _RequestValues) -> bool:
-        """Are the parts of the values the programs observe plain data the fast path reads as CEL
-        does (see to_python.checker)?"""
-        for name, check in self.need.checkers:
-            if not check(self.params if name == "params" else values.value(name)):
-                return False
-        return True
 
     def _findings(self, results: list[Any], pod: PodView, request: Any) -> list[Finding]:
         findings = []
@@ -590,6 +654,8 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "podSpec": pod.spec if pod is not None else None,
             "podMetadata": pod.metadata if pod is not None else None,
         }
+    if name == "request":
+        return request_variable(request)
     obj = request.object
     is_map = type(obj) is dict or isinstance(obj, Mapping)  # type() first: ABC checks are slow
     metadata = obj.get("metadata") if is_map else None
@@ -603,17 +669,116 @@ def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
             "kind": "Namespace",
             "metadata": {"name": namespace, "labels": dict(request.namespace_labels)},
         }
-    if name == "request":
-        kind = request.kind or (obj.get("kind") if is_map else None) or ""
-        api_version = str(obj.get("apiVersion") or "") if is_map else ""
-        group, _, version = api_version.rpartition("/")
-        return {
-            "operation": request.operation,
-            "kind": {"group": group, "version": version, "kind": kind},
-            "name": metadata.get("name") or "",
-            "namespace": namespace,
-            "subResource": request.subresource,
-            "userInfo": {"username": request.user.username, "groups": list(request.user.groups)},
-            "dryRun": request.dry_run,
-        }
     raise KeyError(name)
+
+
+# Which fields of the `request` variable to build, each with which of its own fields (None: all).
+RequestShape = tuple[tuple[str, frozenset[str] | None], ...]
+
+
+def request_shape(demand: Demand) -> RequestShape | None:
+    """The fields of `request` that `demand` can observe (None: all of it)."""
+    if not isinstance(demand, Fields):
+        return None
+    return tuple(
+        (field, frozenset(key for key, _ in sub.keys) if isinstance(sub, Fields) else None)
+        for field, sub in demand.keys
+        if field in _REQUEST_FIELDS  # (a program selecting another field fails on it either way)
+    )
+
+
+def request_variable(request: Any, shape: RequestShape | None = None) -> dict[str, Any]:
+    """The `request` variable, or just the fields `shape` names (the others left out, not nulled).
+
+    A program that only selects fields (demand.py) observes nothing else, so it sees no difference.
+    """
+    if shape is None:
+        return _whole_request(request)
+    built: dict[str, Any] = {}
+    for name, parts in shape:  # the cheap fields inline: a call per field costs more than them
+        if name == "operation":
+            built[name] = request.operation
+        elif name == "subResource":
+            built[name] = request.subresource
+        elif name == "kind" and parts is not None and parts <= _KIND_ALONE:
+            built[name] = {"kind": request.kind or _object_map(request).get("kind") or ""}
+        else:
+            built[name] = _REQUEST_FIELDS[name](request, parts)
+    return built
+
+
+def _whole_request(request: Any) -> dict[str, Any]:
+    # Written out (not from _REQUEST_FIELDS): a call per field would double its cost.
+    obj = request.object
+    is_map = type(obj) is dict or isinstance(obj, Mapping)  # type() first: ABC checks are slow
+    metadata = obj.get("metadata") if is_map else None
+    metadata = metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
+    kind = request.kind or (obj.get("kind") if is_map else None) or ""
+    api_version = str(obj.get("apiVersion") or "") if is_map else ""
+    group, _, version = api_version.rpartition("/")
+    return {
+        "operation": request.operation,
+        "kind": {"group": group, "version": version, "kind": kind},
+        "name": metadata.get("name") or "",
+        "namespace": request.namespace or metadata.get("namespace") or "",
+        "subResource": request.subresource,
+        "userInfo": {"username": request.user.username, "groups": list(request.user.groups)},
+        "dryRun": request.dry_run,
+    }
+
+
+def _object_map(request: Any) -> Mapping[str, Any]:
+    obj = request.object
+    return obj if type(obj) is dict or isinstance(obj, Mapping) else {}  # type() first: ABCs are slow
+
+
+def _metadata(request: Any) -> Mapping[str, Any]:
+    metadata = _object_map(request).get("metadata")
+    return metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
+
+
+_KIND_ALONE = frozenset({"kind"})  # the usual test of request.kind.kind alone
+_SCALAR_FIELDS = frozenset({"operation", "subResource", "dryRun"})
+
+
+def _plain_scalars(built: Mapping[str, Any]) -> bool:
+    """Are the scalar fields of a `request` (see Need.request_checked) plain data CEL carries as
+    the same values: strings without a lone surrogate, booleans (to_python.checker's test)?"""
+    for value in built.values():
+        if type(value) is dict:
+            value = value["kind"]
+        if type(value) is str:
+            if not value.isascii() and not _encodes(value):
+                return False  # a lone surrogate: the CEL binding refuses it
+        elif type(value) is not bool:
+            return False
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kind(request: Any, parts: frozenset[str] | None) -> dict[str, Any]:
+    kind = request.kind or _object_map(request).get("kind") or ""
+    if parts is not None and parts <= _KIND_ALONE:
+        return {"kind": kind}
+    group, _, version = str(_object_map(request).get("apiVersion") or "").rpartition("/")
+    return {"group": group, "version": version, "kind": kind}
+
+
+# Each field of the `request` variable, in the order of the AdmissionRequest.
+_REQUEST_FIELDS: dict[str, Callable[[Any, frozenset[str] | None], Any]] = {
+    "operation": lambda request, _: request.operation,
+    "kind": _kind,
+    "name": lambda request, _: _metadata(request).get("name") or "",
+    "namespace": lambda request, _: request.namespace or _metadata(request).get("namespace") or "",
+    "subResource": lambda request, _: request.subresource,
+    "userInfo": lambda request, _: {"username": request.user.username, "groups": list(request.user.groups)},
+    "dryRun": lambda request, _: request.dry_run,
+}
+REQUEST_FIELDS = tuple(_REQUEST_FIELDS)

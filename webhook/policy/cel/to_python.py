@@ -22,6 +22,9 @@ program as before. So:
   left to right and lets an error on the left propagate: the real program then gives the commutative
   answer. Comprehensions (all, exists, exists_one, map, filter) are compiled from the generic
   comprehension node, so their CEL definition is what runs; an error in any step raises.
+- What an expression computed (a selected field, a type checked) is reused only where it ran on this
+  evaluation: in the same block, or after `a && b` where that is true (what `b` computed), never after
+  `||` or in a ternary's second branch; in a loop, never from an earlier element.
 - `cel.bind` values are evaluated eagerly but their failure is kept, not raised, until the bound name
   is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it); a
   binding nothing uses is not evaluated.
@@ -451,6 +454,10 @@ class _Emitter:
         self.mutable: set[str] = set()
         self.bools: set[str] = {"True", "False"}  # names every assignment of which is a bool
         self.strs: set[str] = set()  # names every assignment of which is a str
+        # What the right operand of an `&&` learnt, per name of its result: all of it holds where
+        # that result is true (the operand ran), e.g. in `a && b && c` (`(a && b) && c`) the
+        # selections `b` made serve `c`, and in the first branch of `(a && b) ? x : y`, `x`.
+        self.when_true: dict[str, dict[str, str]] = {}
 
     def is_string(self, value: str) -> bool:
         return value in self.strs or (value[:1] in ("'", '"') and type(eval_literal(value)) is str)
@@ -585,10 +592,11 @@ class _Emitter:
                     return f"({code})"
         return self.boolean(node)
 
-    def branch(self, node: Expr, target: str) -> str:
+    def branch(self, node: Expr, target: str, known: dict[str, str] | None = None) -> str:
         """Emit, in a nested block, the statements assigning `node`'s value to `target`; return
-        that value's name."""
+        that value's name. `known`: what holds where the block runs."""
         self.enter()
+        self.known[-1].update(known or {})
         value = self.expr(node)
         self.move(value, target)
         self.leave()
@@ -612,8 +620,20 @@ class _Emitter:
             test = left if function == "_&&_" else f"not {left}"
             self.emit(f"if {test}:")
             self.enter()
+            if function == "_&&_":
+                self.known[-1].update(self.when_true.get(left, {}))
             right = self.condition(args[1])
+            learnt = self.known[-1]
             self.move(right, target)
+            if function == "_&&_":
+                # (`move` may have assigned `right`'s computation to `target` instead: what names
+                # `right` is dropped, never pointing at a name not assigned)
+                mentions = re.compile(rf"\b{re.escape(right)}\b")
+                self.when_true[target] = {
+                    key: value
+                    for key, value in learnt.items()
+                    if not mentions.search(key) and not mentions.search(value)
+                }
             self.leave()
             self.emit("else:")
             self.emit(f"    {target} = {'False' if function == '_&&_' else 'True'}")
@@ -622,7 +642,7 @@ class _Emitter:
             condition = self.condition(args[0])
             target = self.temp()
             self.emit(f"if {condition}:")
-            first = self.branch(args[1], target)
+            first = self.branch(args[1], target, self.when_true.get(condition))
             self.emit("else:")
             second = self.branch(args[2], target)
             if first in self.bools and second in self.bools:

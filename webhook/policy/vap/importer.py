@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..podspec import EPHEMERAL_CONTAINERS
+from ..podspec import EPHEMERAL_CONTAINERS, POD_KINDS
 from .resources import RESOURCE_KINDS
 
 VAP_GROUP = "admissionregistration.k8s.io/"
@@ -278,15 +278,29 @@ def _match(
     full = {(k, sub, op) for k in kinds for op in operations for sub in _subresources(k)}
     conditions = []
     if triples != full:
-        allowed = ", ".join(f"'{k}/{sub}/{op}'" for k, sub, op in sorted(triples))
-        conditions.append(
-            {
-                "name": "resource-rules",
-                "expression": "(request.kind.kind + '/' + request.subResource + '/' + request.operation)"
-                f" in [{allowed}]",
-            }
-        )
+        conditions.append({"name": "resource-rules", "expression": _resource_condition(triples)})
     return match, conditions
+
+
+def _resource_condition(triples: set[Triple]) -> str:
+    """A match condition true exactly on requests for one of `triples`.
+
+    One clause per (subresource, operation), most common first: `request.subResource == ''` and
+    `request.operation == 'CREATE'` cost a compare each, where building `kind/subResource/operation`
+    to look it up costs several. A clause that holds for every pod-bearing kind tests no kind: only
+    those reach a rule (podgate judges nothing else).
+    """
+    by_request: dict[tuple[str, str], set[str]] = {}
+    for kind, subresource, operation in triples:
+        by_request.setdefault((subresource, operation), set()).add(kind)
+    clauses = []
+    for (subresource, operation), kinds in sorted(by_request.items()):
+        tests = [f"request.subResource == '{subresource}'", f"request.operation == '{operation}'"]
+        if kinds != POD_KINDS:
+            listed = ", ".join(f"'{kind}'" for kind in sorted(kinds))
+            tests.append(f"request.kind.kind in [{listed}]")
+        clauses.append(" && ".join(tests))
+    return " || ".join(f"({clause})" for clause in clauses)
 
 
 def _subresources(kind: str) -> tuple[str, ...]:
