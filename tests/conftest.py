@@ -41,3 +41,12 @@ def _clean_podgate_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("PODGATE_"):
             monkeypatch.delenv(key)
+
+
+@pytest.fixture(params=[True, False], ids=["fast path", "runtime"])
+def cel_fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Expression rules judged with the CEL fast path on, then with cel-expr-python alone."""
+    from webhook.policy.cel import rules
+
+    monkeypatch.setattr(rules, "FAST_PATH", request.param)
+    return bool(request.param)

@@ -3,14 +3,12 @@ earlier validation's comprehension left in cel-expr-python (tests/test_cel_stale
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import pod
 from test_cel_rules import decide
 
-from webhook.policy.cel import rules
 from webhook.policy.cel.library import admission_env
 
 # Each is right alone; joined, the second reads the container the first stopped before.
@@ -38,14 +36,6 @@ WITH_VARIABLES_AND_CONDITION = """\
 """
 
 
-@pytest.fixture(params=[True, False], ids=["fast path", "runtime"])
-def fast_path(request: pytest.FixtureRequest) -> Iterator[bool]:
-    saved = rules.FAST_PATH
-    rules.FAST_PATH = request.param
-    yield request.param
-    rules.FAST_PATH = saved
-
-
 def two_containers() -> dict[str, Any]:
     obj = pod()
     obj["spec"]["containers"] = [{"name": "web", "image": "web:1"}, {"name": "side", "image": "side:1"}]
@@ -61,7 +51,7 @@ def test_the_joined_program_would_read_a_stale_binding() -> None:
 
 
 @pytest.mark.parametrize("rule", [RULES, WITH_VARIABLES_AND_CONDITION], ids=["plain", "variables"])
-def test_each_validation_is_judged_as_alone(rule: str, fast_path: bool) -> None:
+def test_each_validation_is_judged_as_alone(rule: str, cel_fast_path: bool) -> None:
     decision = decide(rule, two_containers())
     assert [v.message for v in decision.violations] == ["not all containers are called app [policy cel]"]
     named_app = pod()
@@ -69,13 +59,13 @@ def test_each_validation_is_judged_as_alone(rule: str, fast_path: bool) -> None:
     assert decide(rule, named_app).allowed
 
 
-def test_a_false_match_condition_still_skips_every_validation(fast_path: bool) -> None:
+def test_a_false_match_condition_still_skips_every_validation(cel_fast_path: bool) -> None:
     obj = two_containers()
     obj["kind"] = "NotAPod"
     assert decide(WITH_VARIABLES_AND_CONDITION, obj).allowed
 
 
-def test_an_error_in_one_validation_is_the_rule_s_error(fast_path: bool) -> None:
+def test_an_error_in_one_validation_is_the_rule_s_error(cel_fast_path: bool) -> None:
     rule = RULES.replace("cel.bind(n, 7, n == 7)", "cel.bind(n, 7, n == 7) && object.missing == 1")
     decision = decide(rule, two_containers())
     assert not decision.allowed

@@ -3,7 +3,6 @@ evaluation of its export, without the fast path, words the rule's message (not a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ from webhook.policy.cel.stale_bind import SeparatePrograms, program_hazards
 from webhook.policy.yamlio import load_documents
 
 QUANTITIES = "container resources must be Kubernetes quantities such as 500m, 2 or 512Mi"
-
-
-@pytest.fixture(params=[True, False], ids=["fast path", "runtime"])
-def fast_path(request: pytest.FixtureRequest) -> Iterator[bool]:
-    saved = rules.FAST_PATH
-    rules.FAST_PATH = request.param
-    yield request.param
-    rules.FAST_PATH = saved
 
 
 def expression_rules() -> list[tuple[str, rules._RuleEvaluator]]:
@@ -44,7 +35,7 @@ def test_no_exported_rule_needs_its_validations_run_apart() -> None:
         assert program_hazards(evaluator.program.program) == [], name
 
 
-def test_the_exported_resource_limits_words_an_invalid_quantity(fast_path: bool) -> None:
+def test_the_exported_resource_limits_words_an_invalid_quantity(cel_fast_path: bool) -> None:
     fixture = Path(POLICIES) / "tests" / "resource-limits" / "fail-invalid-quantity.yaml"
     (document,) = load_documents(fixture)
     request = with_namespace_labels(object_request(document))
