@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import pod
 from hypothesis import HealthCheck, given, settings
 from test_cel_pruning import EXPRESSIONS
@@ -101,3 +102,19 @@ def test_a_failing_validation_on_a_known_bool_list_is_found() -> None:
     assert run.program.fast is not None and run.program.fast.bool_list
     decision = decide(text, pod())
     assert [v.message for v in decision.violations] == ["two [policy cel]"]
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+@pytest.mark.parametrize("expression", ["object.kind == 'Pod'", "object.kind == 'Pod' ? true : object.x"])
+def test_the_time_bound_holds_on_both_results_and_both_paths(
+    monkeypatch: pytest.MonkeyPatch, fast_path: bool, expression: str
+) -> None:
+    text = f'- name: r\n  validations: [{{expression: "{expression}"}}]\n'
+    run = evaluator(load_policy_text(policy(text), "p.yaml").policies[0].rules[0])
+    assert run.program.fast is not None  # a known bool list for the first, a checked result for the second
+    assert run.program.fast.bool_list == (expression == "object.kind == 'Pod'")
+    monkeypatch.setattr(rules, "MAX_RULE_SECONDS", 0.0)
+    monkeypatch.setattr(rules, "FAST_PATH", fast_path)
+    slow = decide(text, pod())
+    assert not slow.allowed
+    assert "more than the 0 ms bound" in slow.violations[0].message
