@@ -234,9 +234,12 @@ class _RequestValues:
             partial = self.partial = {}
         if rule_need in partial:  # (by Need: hashing a shape costs more than building it)
             return partial[rule_need]
-        built = request_variable(self.request, shape)
-        plain = not rule_need.request_checked or _plain_scalars(built)
-        seen = partial[rule_need] = {"object": self.request.object, "request": built} if plain else None
+        if rule_need.request_checked:  # built and checked in one pass
+            scalars = _plain_scalar_request(self.request, shape)
+            seen = None if scalars is None else {"object": self.request.object, "request": scalars}
+        else:
+            seen = {"object": self.request.object, "request": request_variable(self.request, shape)}
+        partial[rule_need] = seen
         return seen
 
     def fast_values(
@@ -545,10 +548,12 @@ class _RuleEvaluator:
     # Rules with params (an imported binding's params object) share the plain-data verdict only
     # with rules of the same params (held here, so its id cannot be reused).
     plain_key: Any = field(init=False)
+    fast: FastProgram | None = field(init=False)  # the program's fast path, at hand
 
     def __post_init__(self) -> None:
         key = self.need if self.params is None else (self.need, id(self.params))
         object.__setattr__(self, "plain_key", key)
+        object.__setattr__(self, "fast", self.program.fast)
 
     def without_request(self, pod: PodView) -> list[Finding]:
         """Used where only a pod is at hand (UPDATE diffs never call it: expression rules judge in full)."""
@@ -558,21 +563,48 @@ class _RuleEvaluator:
 
     def __call__(self, pod: PodView, request: Any) -> list[Finding]:
         started = perf_counter()
-        results = self._fast(self.program, pod, request, list)
-        if results is None:
-            results = self.program.eval(self._prepared(pod, request), self.what)
-        findings: list[Finding] = []
+        results: Any = None
+        # The fast path (see `_fast`), written out here: on a small rule, the calls between the
+        # engine and the generated function cost about as much as evaluating it.
+        fast = self.fast
+        if fast is not None and FAST_PATH:
+            values: _RequestValues | None = getattr(_last, "values", None)
+            if values is None or values.request is not request or values.pod is not pod:
+                values = _last.values = _RequestValues(request, pod)  # (see _request_values)
+            plain, key = values.plain, self.plain_key
+            seen = plain[key] if key in plain else values.fast_values(self.need, self.params, key)
+            if seen is not None:
+                if self.program.depth >= 2:  # the bound measures what the real program would convert
+                    self.program.check_bound(self._prepared(pod, request), self.what)
+                try:
+                    results = fast.function(seen, self.params, values.value)
+                except Exception:  # (any failure: the real program answers, errors included)
+                    results = None
+                else:
+                    if not fast.bool_list and not _bool_list(results):
+                        results = None  # the real program words the error
+            if results is not None:
+                # A list of bools (known at compile time, or checked above): `False in` is exact.
+                findings = self._findings(results, pod, request) if False in results else []
+                if perf_counter() - started > MAX_RULE_SECONDS:
+                    raise self._too_slow(started)
+                return findings
+        results = self.program.eval(self._prepared(pod, request), self.what)
+        findings = []
         for passed in results:  # [] when a match condition is false
             if passed is not True:
                 findings = self._findings(results, pod, request)
                 break
-        elapsed = perf_counter() - started
-        if elapsed > MAX_RULE_SECONDS:
-            raise CelEvaluationError(
-                f"rule {self.name} took {elapsed * 1000:.0f} ms,"
-                f" more than the {MAX_RULE_SECONDS * 1000:.0f} ms bound"
-            )
+        if perf_counter() - started > MAX_RULE_SECONDS:
+            raise self._too_slow(started)
         return findings
+
+    def _too_slow(self, started: float) -> CelEvaluationError:
+        elapsed = perf_counter() - started  # (read again: at least what exceeded the bound)
+        return CelEvaluationError(
+            f"rule {self.name} took {elapsed * 1000:.0f} ms,"
+            f" more than the {MAX_RULE_SECONDS * 1000:.0f} ms bound"
+        )
 
     def _prepared(self, pod: PodView, request: Any) -> Prepared:
         return prepare(request, pod, self.pruned_params, self.need)
@@ -604,12 +636,7 @@ class _RuleEvaluator:
             return None
         if kind is not list:
             return result if type(result) is kind else None
-        if type(result) is not list:
-            return None
-        for passed in result:
-            if type(passed) is not bool:
-                return None
-        return result
+        return result if fast.bool_list or _bool_list(result) else None
 
     def _findings(self, results: list[Any], pod: PodView, request: Any) -> list[Finding]:
         findings = []
@@ -641,6 +668,11 @@ class _RuleEvaluator:
             if isinstance(text, str) and text.strip() and "\n" not in text:
                 return text
         return validation.message
+
+
+def _bool_list(result: Any) -> bool:
+    """Is a fast path's result a rule's: a list of bools?"""
+    return type(result) is list and all(type(passed) is bool for passed in result)
 
 
 def variable_value(name: str, request: Any, pod: PodView | None) -> Any:
@@ -741,18 +773,27 @@ _KIND_ALONE = frozenset({"kind"})  # the usual test of request.kind.kind alone
 _SCALAR_FIELDS = frozenset({"operation", "subResource", "dryRun"})
 
 
-def _plain_scalars(built: Mapping[str, Any]) -> bool:
-    """Are the scalar fields of a `request` (see Need.request_checked) plain data CEL carries as
-    the same values: strings without a lone surrogate, booleans (to_python.checker's test)?"""
-    for value in built.values():
-        if type(value) is dict:
-            value = value["kind"]
+def _plain_scalar_request(request: Any, shape: RequestShape) -> dict[str, Any] | None:
+    """The `request` variable with the scalar fields of `shape` (see Need.request_checked), as
+    request_variable builds it, or None unless each is plain data CEL carries as the same value: a
+    string without a lone surrogate or a boolean (to_python.checker's test)."""
+    built: dict[str, Any] = {}
+    for name, _ in shape:
+        if name == "operation":
+            value = request.operation
+        elif name == "subResource":
+            value = request.subresource
+        elif name == "dryRun":
+            value = request.dry_run
+        else:  # kind, its `kind` field alone
+            value = request.kind or _object_map(request).get("kind") or ""
         if type(value) is str:
             if not value.isascii() and not _encodes(value):
-                return False  # a lone surrogate: the CEL binding refuses it
+                return None  # a lone surrogate: the CEL binding refuses it
         elif type(value) is not bool:
-            return False
-    return True
+            return None
+        built[name] = {"kind": value} if name == "kind" else value
+    return built
 
 
 def _encodes(text: str) -> bool:

@@ -91,6 +91,9 @@ class FastProgram:
     function: Callable[[Mapping[str, Any], Any, Callable[[str], Any]], Any]
     variables: tuple[str, ...]  # the global variables it reads
     source: str  # the generated Python, for tests and debugging
+    # Known at compile time: whenever it returns, it returns a list of bools (a rule's program
+    # whose every validation is a bool), so the caller need not check the result's elements.
+    bool_list: bool = False
 
     def run(self, data: Mapping[str, Any]) -> Any:
         """The function on `data`, all variables at hand (for tests)."""
@@ -434,7 +437,7 @@ def compile_fast(root: Expr, global_names: tuple[str, ...]) -> FastProgram | Non
     except (SyntaxError, RecursionError, MemoryError):  # nested deeper than Python's parser allows
         return None
     exec(code, namespace)  # generated: see the module docstring
-    return FastProgram(namespace["fast"], used, source)
+    return FastProgram(namespace["fast"], used, source, bool_list=result in emitter.bool_lists)
 
 
 class _Emitter:
@@ -454,6 +457,7 @@ class _Emitter:
         self.mutable: set[str] = set()
         self.bools: set[str] = {"True", "False"}  # names every assignment of which is a bool
         self.strs: set[str] = set()  # names every assignment of which is a str
+        self.bool_lists: set[str] = set()  # names every assignment of which is a list of bools
         # What the right operand of an `&&` learnt, per name of its result: all of it holds where
         # that result is true (the operand ran), e.g. in `a && b && c` (`(a && b) && c`) the
         # selections `b` made serve `c`, and in the first branch of `(a && b) ? x : y`, `x`.
@@ -545,7 +549,10 @@ class _Emitter:
             if node.optional_indices:
                 raise Unsupported("optional list elements")
             items = [self.expr(e) for e in node.elements]
-            return self.assign(f"[{', '.join(items)}]")
+            created = self.assign(f"[{', '.join(items)}]")
+            if all(item in self.bools for item in items):
+                self.bool_lists.add(created)
+            return created
         if isinstance(node, CreateStruct):
             if node.message_name or any(e.key is None or e.optional for e in node.entries):
                 raise Unsupported("a message or an optional map entry")
@@ -647,6 +654,8 @@ class _Emitter:
             second = self.branch(args[2], target)
             if first in self.bools and second in self.bools:
                 self.bools.add(target)
+            if first in self.bool_lists and second in self.bool_lists:
+                self.bool_lists.add(target)
             return target
         if function in ("!_", "@not_strictly_false") and node.target is None and len(args) == 1:
             if function == "@not_strictly_false":
