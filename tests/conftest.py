@@ -8,11 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures" / "admission"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Property tests draw the same examples on every run (CI must be deterministic) and keep no example
+# database between runs; to explore afresh: pytest --hypothesis-profile=default.
+settings.register_profile("podgate", derandomize=True, database=None)
+settings.load_profile("podgate")
 
 
 def shared_review(name: str) -> dict[str, Any]:

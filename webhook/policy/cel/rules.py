@@ -42,7 +42,7 @@ from .limits import (
     comprehension_depth,
     longest_collection,
 )
-from .stale_bind import SeparatePrograms, hazards
+from .stale_bind import SeparatePrograms, may_share_a_slot
 from .to_python import FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
@@ -103,7 +103,7 @@ def _analysed(program: Any) -> tuple[Demands, FastProgram | None, bool]:
     except UnknownSyntax:
         return EVERYTHING, None, False
     observed = tuple(sorted(demands(root, ADMISSION_VARIABLES).items()))
-    return observed, compile_fast(root, ADMISSION_VARIABLES), bool(hazards(root))
+    return observed, compile_fast(root, ADMISSION_VARIABLES), bool(may_share_a_slot(root))
 
 
 def _join_demands(*all_demands: Demands) -> Demands:
@@ -454,7 +454,7 @@ def _ignore(path: str, message: str) -> None:
     pass
 
 
-_BOUND_PREFIX = "pg__var_"  # the identifiers rule variables are bound to (see _variable_binder)
+BOUND_PREFIX = "pg__var_"  # the identifiers rule variables are bound to (see _variable_binder)
 
 
 def _variable_binder(rule: ExpressionRule) -> Callable[[str], str | None] | None:
@@ -470,9 +470,9 @@ def _variable_binder(rule: ExpressionRule) -> Callable[[str], str | None] | None
     texts += [c.expression for c in rule.match_conditions]
     texts += [v.expression for v in rule.validations]
     texts += [v.message_expression for v in rule.validations if v.message_expression]
-    if any(_BOUND_PREFIX in text for text in texts):
+    if any(BOUND_PREFIX in text for text in texts):
         return None
-    names = {v.name: f"{_BOUND_PREFIX}{v.name}" for v in rule.variables}
+    names = {v.name: f"{BOUND_PREFIX}{v.name}" for v in rule.variables}
     if not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) for name in names):
         return None
     layers: list[str] = []

@@ -16,7 +16,10 @@ The slot layout below was measured (tests/test_cel_stale_bind.py pins each case 
 - evaluation is left to right (`&&`, `||` and `?:` may skip a side; a loop body runs again after itself).
 
 `hazards` follows that model over every evaluation order, so it may warn where the runtime happens to be
-right (a short-circuit that never skips, a list that is never long enough), never the other way round.
+right (a short-circuit that never skips, a list that is never long enough). The model is inferred from
+experiments, and a property test found a shape it misses; so `podgate lint` warns with it (fewer false
+alarms), while the decision that matters for results, whether a rule's validations run apart, uses
+`may_share_a_slot`, which needs no slot model.
 """
 
 from __future__ import annotations
@@ -69,6 +72,66 @@ def hazards(root: Expr) -> list[StaleBind]:
     found: dict[StaleBind, None] = {}
     _visit(root, 0, {}, found)
     return list(found)
+
+
+def may_share_a_slot(root: Expr) -> list[StaleBind]:
+    """The binds `hazards` flags and more: every `cel.bind` whose name is read while a loop that can
+    stop early sits neither inside it nor around it, wherever the runtime places them.
+
+    `hazards` follows a slot model inferred from experiments, and a property test found a shape it
+    misses (tests/test_cel_stale_bind.py pins it). This relies only on what every experiment agrees
+    on: a node nested inside a comprehension or a bind is planned above its slot. So it is sound where
+    soundness matters (rules.compile_rule decides with it whether a rule's validations run apart), at
+    the price of flagging shapes the runtime gets right. The binds podgate puts around a rule's
+    expressions (one chain, each layer inside the previous one's body, planned after its value's
+    slots; pinned) are not flagged.
+    """
+    nodes: list[tuple[Comprehension, int, int]] = []  # each comprehension, its subtree's pre-order span
+    _number(root, 0, nodes)
+    loops = [(node, first, last) for node, first, last in nodes if stops_early(node)]
+    found: dict[StaleBind, None] = {}
+    for bind, first, last in nodes:
+        if not is_bind(bind) or _ours(bind.accu_var) or not _reads(bind.result, bind.accu_var):
+            continue
+        for loop, loop_first, loop_last in loops:
+            inside = first <= loop_first and loop_last <= last
+            around = loop_first <= first and last <= loop_last
+            if not inside and not around:
+                found[StaleBind(bind.accu_var, loop.iter_var)] = None
+                break
+    return list(found)
+
+
+def _ours(name: str) -> bool:
+    from .rules import BOUND_PREFIX  # rules imports this module
+
+    return name.startswith(BOUND_PREFIX) or name == "variables"
+
+
+def _number(node: Expr, index: int, nodes: list[tuple[Comprehension, int, int]]) -> int:
+    """Number `node`'s subtree in pre-order from `index`, recording each comprehension's span; return
+    the next free number."""
+    first = index
+    index += 1
+    for child in _children(node):
+        index = _number(child, index, nodes)
+    if isinstance(node, Comprehension):
+        nodes.append((node, first, index - 1))
+    return index
+
+
+def _children(node: Expr) -> list[Expr]:
+    if isinstance(node, Const | Ident):
+        return []
+    if isinstance(node, Select):
+        return [node.operand]
+    if isinstance(node, Call):
+        return ([node.target] if node.target is not None else []) + list(node.args)
+    if isinstance(node, CreateList):
+        return list(node.elements)
+    if isinstance(node, CreateStruct):
+        return [part for entry in node.entries for part in (entry.key, entry.value) if part is not None]
+    return [node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result]
 
 
 # Slot -> the iteration variable of a comprehension that may have stopped early there.
@@ -163,21 +226,7 @@ def slots(node: Expr) -> int:
 def _reads(node: Expr, name: str) -> bool:
     if isinstance(node, Ident):
         return node.name == name
-    if isinstance(node, Const):
-        return False
-    if isinstance(node, Select):
-        return _reads(node.operand, name)
-    if isinstance(node, Call):
-        parts = ([node.target] if node.target is not None else []) + list(node.args)
-        return any(_reads(p, name) for p in parts)
-    if isinstance(node, CreateList):
-        return any(_reads(e, name) for e in node.elements)
-    if isinstance(node, CreateStruct):
-        return any(_reads(p, name) for e in node.entries for p in (e.key, e.value) if p is not None)
-    return any(
-        _reads(p, name)
-        for p in (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
-    )
+    return any(_reads(child, name) for child in _children(node))
 
 
 def program_hazards(program: Any) -> list[StaleBind]:

@@ -17,7 +17,7 @@ from ..document import ExpressionRule
 from ..loader import Problem, policy_files
 from ..yamlio import load_documents
 from .library import admission_env
-from .rules import _BOUND_PREFIX, _variable_binder
+from .rules import BOUND_PREFIX, _variable_binder
 from .stale_bind import StaleBind, program_hazards
 
 WORKAROUND = (
@@ -56,7 +56,7 @@ def _message(found: list[StaleBind]) -> str:
 
 
 def _spelled(name: str) -> str:
-    return f"variables.{name[len(_BOUND_PREFIX) :]}" if name.startswith(_BOUND_PREFIX) else name
+    return f"variables.{name[len(BOUND_PREFIX) :]}" if name.startswith(BOUND_PREFIX) else name
 
 
 def _document_hazards(document: Any) -> Found:
