@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,16 @@ def cel_fast_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(rules, "FAST_PATH", request.param)
     return bool(request.param)
+
+
+@contextmanager
+def cel_fast_path_as(on: bool) -> Iterator[None]:
+    """Expression rules judged with the CEL fast path `on` or off within the block."""
+    from webhook.policy.cel import rules
+
+    saved = rules.FAST_PATH
+    rules.FAST_PATH = on
+    try:
+        yield
+    finally:
+        rules.FAST_PATH = saved

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import pod
+from conftest import cel_fast_path_as, pod
 from hypothesis import HealthCheck, given, settings
 from test_cel_pruning import EXPRESSIONS
 from test_cel_rules import decide, policy
@@ -82,11 +82,8 @@ def test_a_non_boolean_validation_on_the_fast_path_hands_over_and_is_an_error() 
     assert pod_ is not None
     assert run._fast(run.program, pod_, Request(object=obj), list) is None  # ...and is not trusted
     for fast_path in (True, False):
-        rules.FAST_PATH = fast_path
-        try:
+        with cel_fast_path_as(fast_path):
             decision = decide(text, obj)
-        finally:
-            rules.FAST_PATH = True
         assert not decision.allowed
         assert "validation 0 returned 'Pod', not a boolean" in decision.violations[0].message
 

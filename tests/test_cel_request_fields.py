@@ -12,7 +12,7 @@ import itertools
 from typing import Any
 
 import pytest
-from conftest import pod
+from conftest import cel_fast_path_as, pod
 from test_cel_rules import policy
 
 from webhook.policy import Request, UserInfo, evaluate, load_policy_text
@@ -89,11 +89,8 @@ def rule_text(names: tuple[str, ...]) -> str:
 def test_rules_of_one_request_each_see_what_they_read(order: tuple[str, ...]) -> None:
     policies = load_policy_text(policy(rule_text((*order, "group"))), "p.yaml")
     for fast in (True, False):
-        rules.FAST_PATH = fast
-        try:
+        with cel_fast_path_as(fast):
             decision = evaluate(policies, REQUEST)
-        finally:
-            rules.FAST_PATH = True
         assert decision.allowed, (fast, [v.message for v in decision.violations])
         assert decision.violations == ()
 
@@ -146,11 +143,8 @@ def test_values_cel_cannot_carry_in_the_fields_read_are_left_to_cel(bad: Any) ->
     policies = load_policy_text(policy(text), "p.yaml")
     request = Request(object=pod(), user=UserInfo(bad, ()))  # type: ignore[arg-type]
     with_fast = evaluate(policies, request)
-    rules.FAST_PATH = False
-    try:
+    with cel_fast_path_as(False):
         without = evaluate(policies, request)
-    finally:
-        rules.FAST_PATH = True
     assert [v.message for v in with_fast.violations] == [v.message for v in without.violations]
     assert with_fast.allowed == without.allowed
 
@@ -176,11 +170,8 @@ def test_scalar_fields_checked_as_they_are_built(changes: dict[str, Any]) -> Non
     real = rules._request_values(request, view).seen_by(run.need)
     assert real is None  # not plain: the fast path does not answer
     with_fast = outcome(lambda: run(view, request))
-    rules.FAST_PATH = False
-    try:
+    with cel_fast_path_as(False):
         without = outcome(lambda: run(view, dataclasses.replace(request)))
-    finally:
-        rules.FAST_PATH = True
     assert with_fast == without
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import POLICIES, pod
+from conftest import POLICIES, cel_fast_path_as, pod
 from test_vap_export import RESULT
 
 from webhook.cli import main
 from webhook.policy import Request, evaluate, load_policy_text
-from webhook.policy.cel import rules
 from webhook.policy.cel.stale_bind_lint import stale_bind_warnings
 
 POLICY = """\
@@ -70,12 +69,8 @@ def test_rule_variables_bound_around_an_expression_do_not_add_a_hazard(tmp_path:
     assert "spec.rules[0].validations[2].expression" not in [w.path for w in stale_bind_warnings(tmp_path)]
     obj = pod()
     obj["spec"]["containers"] = [{"name": n, "image": f"{n}:1"} for n in ("app", "side", "third")]
-    saved = rules.FAST_PATH
-    rules.FAST_PATH = False
-    try:
+    with cel_fast_path_as(False):
         decision = evaluate(load_policy_text(rule_text, "p.yaml"), Request(object=obj))
-    finally:
-        rules.FAST_PATH = saved
     assert [v.message.split(" [policy")[0] for v in decision.violations] == ["a sibling bind after an all()"]
 
 

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 import pytest
-from conftest import pod
+from conftest import cel_fast_path_as, pod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cel_pruning import EXPRESSION_RULES, EXPRESSIONS, findings
@@ -281,11 +281,8 @@ def test_values_cel_cannot_carry_are_left_to_cel() -> None:
         obj["spec"]["n"] = 1
         obj["spec"]["m"] = value
         with_fast = decide(rule, obj)
-        rules.FAST_PATH = False
-        try:
+        with cel_fast_path_as(False):
             without = decide(rule, obj)
-        finally:
-            rules.FAST_PATH = True
         assert with_fast.allowed == without.allowed
         assert [v.message for v in with_fast.violations] == [v.message for v in without.violations]
 
@@ -442,11 +439,8 @@ def test_the_switch_turns_the_fast_path_off() -> None:
     pod_ = pod_view(pod(), "Pod")
     assert pod_ is not None
     assert counting(pod_, Request(object=pod())) and len(calls) == 1
-    rules.FAST_PATH = False
-    try:
+    with cel_fast_path_as(False):
         assert counting(pod_, Request(object=pod())) and len(calls) == 1  # the real program judged
-    finally:
-        rules.FAST_PATH = True
 
 
 PATTERN_ALPHABET = "ab.:@-[]^$()?*+{}|,1\\é"

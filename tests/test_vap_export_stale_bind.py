@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import POLICIES
+from conftest import POLICIES, cel_fast_path_as
 from test_vap_export import FIXTURES, NATIVE, with_namespace_labels
 
 from webhook.inputs import object_request
@@ -58,12 +58,8 @@ def test_the_exported_resource_limits_words_an_invalid_quantity(cel_fast_path: b
 
 @pytest.mark.parametrize(("name", "request_"), FIXTURES, ids=[name for name, _ in FIXTURES])
 def test_the_exported_rules_never_fail_to_evaluate_on_a_fixture(name: str, request_: Request) -> None:
-    saved = rules.FAST_PATH
-    rules.FAST_PATH = False
-    try:
+    with cel_fast_path_as(False):
         decision = evaluate(NATIVE, with_namespace_labels(request_))
-    finally:
-        rules.FAST_PATH = saved
     for violation in decision.violations:
         assert "evaluat" not in violation.message and "no such overload" not in violation.message, (
             name,
