@@ -341,6 +341,7 @@ FAST_EXPORTS = {
     "podgate-pod-security-baseline",
     "podgate-pod-security-restricted",
     "podgate-no-privileged",
+    "podgate-resource-limits",
 }
 
 
