@@ -174,6 +174,7 @@ def _query(value: Any) -> dict[str, list[str]]:
 # --- quantities ----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # a rule reads the same few quantities many times per request
 def _parse_q(text: str) -> Decimal:
     """The engine's reading of a quantity (k8s.io/apimachinery's grammar), so CEL and checks agree."""
     try:
