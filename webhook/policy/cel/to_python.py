@@ -39,7 +39,8 @@ program as before. So:
 - A program using anything not reproduced (optionals, bytes, uints, `type()` other than compared with
   a type name, `string()` of a double, other conversions, functions not listed in `_FUNCTIONS` (of the
   Kubernetes libraries only the quantity functions are: library.py's own implementations, called
-  after the exact type checks of their declared overloads), a map iterated where order matters, an
+  after the exact type checks of their declared overloads), a map iterated where order matters (a
+  `filter`/`map` over a map is iterated in Python's order only when `size()` alone reads it), an
   unknown syntax node) gets no fast path: decided at load, no cost per request.
 
 One known exception: cel-expr-python can read a stale value for a `cel.bind` evaluated after a
