@@ -174,6 +174,7 @@ def _query(value: Any) -> dict[str, list[str]]:
 # --- quantities ----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # a rule reads the same few quantities many times per request
 def _parse_q(text: str) -> Decimal:
     """The engine's reading of a quantity (k8s.io/apimachinery's grammar), so CEL and checks agree."""
     try:
@@ -218,6 +219,35 @@ def _as_integer(value: Any) -> int:
 def _compare(left: Any, right: Any) -> int:
     a, b = _q(left), _q(right)
     return (a > b) - (a < b)
+
+
+# Named (not lambdas) so that the CEL fast path (to_python.py) calls these very functions.
+def _is_integer(value: Any) -> bool:
+    return _q(value) == _q(value).to_integral_value()
+
+
+def _as_approximate_float(value: Any) -> float:
+    return float(_q(value))
+
+
+def _sign(value: Any) -> int:
+    return (_q(value) > 0) - (_q(value) < 0)
+
+
+def _q_add(left: Any, right: Any) -> dict[str, str]:
+    return _q_result(EXACT.add(_q(left), _q_operand(right)))
+
+
+def _q_sub(left: Any, right: Any) -> dict[str, str]:
+    return _q_result(EXACT.subtract(_q(left), _q_operand(right)))
+
+
+def _is_greater_than(left: Any, right: Any) -> bool:
+    return _compare(left, right) > 0
+
+
+def _is_less_than(left: Any, right: Any) -> bool:
+    return _compare(left, right) < 0
 
 
 # --- IP and CIDR ---------------------------------------------------------------------------------
@@ -347,20 +377,14 @@ def kubernetes_functions() -> list[Any]:
         # quantities
         "quantity": [_global("quantity", Q, S, impl=_quantity)],
         "isQuantity": [_global("isQuantity", B, S, impl=_is_quantity)],
-        "isInteger": [_member("isInteger", B, Q, impl=lambda q: _q(q) == _q(q).to_integral_value())],
+        "isInteger": [_member("isInteger", B, Q, impl=_is_integer)],
         "asInteger": [_member("asInteger", N, Q, impl=_as_integer)],
-        "asApproximateFloat": [_member("asApproximateFloat", D, Q, impl=lambda q: float(_q(q)))],
-        "sign": [_member("sign", N, Q, impl=lambda q: (_q(q) > 0) - (_q(q) < 0))],
-        "add": [
-            _member("add", Q, Q, Q, impl=lambda a, b: _q_result(EXACT.add(_q(a), _q_operand(b)))),
-            _member("add", Q, Q, N, impl=lambda a, b: _q_result(EXACT.add(_q(a), _q_operand(b)))),
-        ],
-        "sub": [
-            _member("sub", Q, Q, Q, impl=lambda a, b: _q_result(EXACT.subtract(_q(a), _q_operand(b)))),
-            _member("sub", Q, Q, N, impl=lambda a, b: _q_result(EXACT.subtract(_q(a), _q_operand(b)))),
-        ],
-        "isGreaterThan": [_member("isGreaterThan", B, Q, Q, impl=lambda a, b: _compare(a, b) > 0)],
-        "isLessThan": [_member("isLessThan", B, Q, Q, impl=lambda a, b: _compare(a, b) < 0)],
+        "asApproximateFloat": [_member("asApproximateFloat", D, Q, impl=_as_approximate_float)],
+        "sign": [_member("sign", N, Q, impl=_sign)],
+        "add": [_member("add", Q, Q, Q, impl=_q_add), _member("add", Q, Q, N, impl=_q_add)],
+        "sub": [_member("sub", Q, Q, Q, impl=_q_sub), _member("sub", Q, Q, N, impl=_q_sub)],
+        "isGreaterThan": [_member("isGreaterThan", B, Q, Q, impl=_is_greater_than)],
+        "isLessThan": [_member("isLessThan", B, Q, Q, impl=_is_less_than)],
         "compareTo": [_member("compareTo", N, Q, Q, impl=_compare)],
         # IP and CIDR
         "ip": [_global("ip", Q, S, impl=_ip), _member("ip", Q, Q, impl=_cidr_ip)],

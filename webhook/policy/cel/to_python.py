@@ -37,9 +37,11 @@ program as before. So:
 - `matches` only with a constant pattern in the subset RE2 and Python's `re` read alike
   (`python_regex`), on subjects without a line break.
 - A program using anything not reproduced (optionals, bytes, uints, `type()` other than compared with
-  a type name, `string()` of a double, other conversions, functions not listed in `_FUNCTIONS` (the
-  Kubernetes libraries among them), a map iterated where order matters, an unknown syntax node) gets no
-  fast path: decided at load, no cost per request.
+  a type name, `string()` of a double, other conversions, functions not listed in `_FUNCTIONS` (of the
+  Kubernetes libraries only the quantity functions are: library.py's own implementations, called
+  after the exact type checks of their declared overloads), a map iterated where order matters (a
+  `filter`/`map` over a map is iterated in Python's order only when `size()` alone reads it), an
+  unknown syntax node) gets no fast path: decided at load, no cost per request.
 
 One known exception: cel-expr-python can read a stale value for a `cel.bind` evaluated after a
 comprehension that stopped early (see the test recording it and docs/cel.md); there the fast path
@@ -59,6 +61,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import library as kubernetes
 from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
 from .demand import FULL, KIND, NONE, Demand, Elements, Fields
 from .library import admission_env
@@ -345,6 +348,74 @@ def _bool(value: Any) -> bool:
     raise Defer("not a bool")
 
 
+# --- the Kubernetes quantity library: library.py's own implementations (the very functions the runtime
+# calls, so values agree by construction), behind the exact Python types of their declared overloads:
+# string, the tagged map a quantity travels as, int. Their CelFunctionError (not a quantity, a map
+# of another tag...) is raised as is: the real program gives an error there. ---------------------------
+
+
+def _text_argument(value: Any) -> str:
+    if type(value) is str:
+        return value
+    raise Defer("a quantity function on a non-string")
+
+
+def _quantity_argument(value: Any) -> dict[str, Any]:
+    if type(value) is dict:
+        return value  # its tag and text are checked by the implementation, as at run time
+    raise Defer("a quantity method on a value that is not a map")
+
+
+def _quantity_or_int(value: Any) -> Any:
+    if type(value) is int:  # not bool: CEL's bool does not match an int overload
+        return value
+    return _quantity_argument(value)
+
+
+def _k8s_quantity(text: Any) -> dict[str, str]:
+    return kubernetes._quantity(_text_argument(text))
+
+
+def _k8s_is_quantity(text: Any) -> bool:
+    return kubernetes._is_quantity(_text_argument(text))
+
+
+def _k8s_is_integer(q: Any) -> bool:
+    return kubernetes._is_integer(_quantity_argument(q))
+
+
+def _k8s_as_integer(q: Any) -> int:
+    return kubernetes._as_integer(_quantity_argument(q))
+
+
+def _k8s_as_approximate_float(q: Any) -> float:
+    return kubernetes._as_approximate_float(_quantity_argument(q))
+
+
+def _k8s_sign(q: Any) -> int:
+    return kubernetes._sign(_quantity_argument(q))
+
+
+def _k8s_add(q: Any, other: Any) -> dict[str, str]:
+    return kubernetes._q_add(_quantity_argument(q), _quantity_or_int(other))
+
+
+def _k8s_sub(q: Any, other: Any) -> dict[str, str]:
+    return kubernetes._q_sub(_quantity_argument(q), _quantity_or_int(other))
+
+
+def _k8s_is_greater_than(q: Any, other: Any) -> bool:
+    return kubernetes._is_greater_than(_quantity_argument(q), _quantity_argument(other))
+
+
+def _k8s_is_less_than(q: Any, other: Any) -> bool:
+    return kubernetes._is_less_than(_quantity_argument(q), _quantity_argument(other))
+
+
+def _k8s_compare_to(q: Any, other: Any) -> int:
+    return kubernetes._compare(_quantity_argument(q), _quantity_argument(other))
+
+
 # CEL function (overload name as the checker writes it, member call?, arity) -> helper.
 _FUNCTIONS: dict[tuple[str, bool, int], str] = {
     ("_<_", False, 2): "_lt",
@@ -373,9 +444,36 @@ _FUNCTIONS: dict[tuple[str, bool, int], str] = {
     ("substring", True, 2): "_substring",
     ("substring", True, 3): "_substring",
     ("string", False, 1): "_string",
+    # Kubernetes quantities (every overload of each: see the helpers above)
+    ("quantity", False, 1): "_k8s_quantity",
+    ("isQuantity", False, 1): "_k8s_is_quantity",
+    ("isInteger", True, 1): "_k8s_is_integer",
+    ("asInteger", True, 1): "_k8s_as_integer",
+    ("asApproximateFloat", True, 1): "_k8s_as_approximate_float",
+    ("sign", True, 1): "_k8s_sign",
+    ("add", True, 2): "_k8s_add",
+    ("sub", True, 2): "_k8s_sub",
+    ("isGreaterThan", True, 2): "_k8s_is_greater_than",
+    ("isLessThan", True, 2): "_k8s_is_less_than",
+    ("compareTo", True, 2): "_k8s_compare_to",
 }
 
-_BOOLEAN_HELPERS = frozenset({"_lt", "_le", "_gt", "_ge", "_in", "_starts_with", "_ends_with", "_contains"})
+_BOOLEAN_HELPERS = frozenset(
+    {
+        "_lt",
+        "_le",
+        "_gt",
+        "_ge",
+        "_in",
+        "_starts_with",
+        "_ends_with",
+        "_contains",
+        "_k8s_is_quantity",
+        "_k8s_is_integer",
+        "_k8s_is_greater_than",
+        "_k8s_is_less_than",
+    }
+)
 
 # `type(x) == <name>`: the test on the Python value (uints and bytes never reach the fast path).
 _TYPE_TESTS = {
@@ -458,6 +556,8 @@ class _Emitter:
         self.bools: set[str] = {"True", "False"}  # names every assignment of which is a bool
         self.strs: set[str] = set()  # names every assignment of which is a str
         self.bool_lists: set[str] = set()  # names every assignment of which is a list of bools
+        # Comprehensions (by id) only counted by `size()`: a map may be iterated in Python's order.
+        self.only_counted: set[int] = set()
         # What the right operand of an `&&` learnt, per name of its result: all of it holds where
         # that result is true (the operand ran), e.g. in `a && b && c` (`(a && b) && c`) the
         # selections `b` made serve `c`, and in the first branch of `(a && b) ? x : y`, `x`.
@@ -704,6 +804,10 @@ class _Emitter:
             self.emit(f"    {result} = _add({left}, {right})")
             return result
         receiver = [node.target] if node.target is not None else []
+        if function == "size" and len(receiver) + len(args) == 1:
+            counted = (*receiver, *args)[0]
+            if isinstance(counted, Comprehension) and _count_is_order_free(counted):
+                self.only_counted.add(id(counted))
         helper = _FUNCTIONS.get((function, node.target is not None, len(receiver) + len(args)))
         if helper is None:
             raise Unsupported(f"function {function}")
@@ -793,7 +897,7 @@ class _Emitter:
         items = self.temp()
         self.emit(f"if type({iterated}) is list:")
         self.emit(f"    {items} = {iterated}")
-        if _order_free(node):
+        if _order_free(node) or id(node) in self.only_counted:
             self.emit(f"elif type({iterated}) is dict:")
             self.emit(f"    {items} = list({iterated})")
         self.emit("else:")
@@ -1058,6 +1162,36 @@ def _order_free(node: Comprehension) -> bool:
             and step.args[1] == Call("_+_", None, (accu, Const(1)))
         )
     return False
+
+
+def _count_is_order_free(node: Comprehension) -> bool:
+    """Is the comprehension a `filter` or `map` (one element appended per iteration, or none, by a test
+    and a value that do not read the accumulator), so that how many elements it gives does not depend
+    on the iteration order? (Every iteration runs: an error occurs in any order or in none.)"""
+    accu = Ident(node.accu_var)
+    if not (
+        isinstance(node.accu_init, CreateList)
+        and not node.accu_init.elements
+        and isinstance(node.loop_condition, Const)
+        and node.loop_condition.value is True
+        and node.result == accu
+    ):
+        return False
+    step = node.loop_step
+    test: Expr | None = None
+    if isinstance(step, Call) and step.function == "_?_:_" and step.target is None and step.args[2] == accu:
+        test, step = step.args[0], step.args[1]
+    return (
+        isinstance(step, Call)
+        and step.function == "_+_"
+        and step.target is None
+        and step.args[0] == accu
+        and isinstance(step.args[1], CreateList)
+        and len(step.args[1].elements) == 1
+        and not step.args[1].optional_indices
+        and not _mentions(step.args[1], node.accu_var)
+        and (test is None or not _mentions(test, node.accu_var))
+    )
 
 
 # --- the values the fast path may read ------------------------------------------------------------
