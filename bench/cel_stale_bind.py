@@ -51,15 +51,15 @@ def timed(function: Any) -> float:
 
 def main() -> None:
     text = exported_text()
-    real = rules.hazards
+    real = rules.may_share_a_slot
     with_guard, without = [], []
     load_policy_text(text, "exported.yaml")  # warm the CEL environment
     for _ in range(ROUNDS):
-        rules.hazards = real
+        rules.may_share_a_slot = real
         with_guard.append(timed(lambda: load_policy_text(text, "exported.yaml")))
-        rules.hazards = lambda root: []
+        rules.may_share_a_slot = lambda root: []
         without.append(timed(lambda: load_policy_text(text, "exported.yaml")))
-    rules.hazards = real
+    rules.may_share_a_slot = real
     a, b = statistics.median(with_guard), statistics.median(without)
     print(f"load the export, guard on : {a * 1000:7.1f} ms (median of {ROUNDS})")
     print(f"load the export, guard off: {b * 1000:7.1f} ms   ratio on/off {a / b:.3f}")
