@@ -49,10 +49,6 @@ class Finding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "action", strongest(self.actions))
 
-    @classmethod
-    def of(cls, v: Violation) -> Finding:
-        return cls(v.policy, v.rule, v.actions, v.path, v.message, v.remediation)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
