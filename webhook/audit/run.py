@@ -281,11 +281,7 @@ def settle(subject: Subject) -> bool:
     if kind not in POD_KINDS:
         subject.object = None
         return False
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    subject.namespace = _text(metadata.get("namespace"))
-    subject.name = _text(metadata.get("name"))
-    subject.uid = _text(metadata.get("uid"))
-    subject.owner = _controller_uid(metadata)
+    subject.namespace, subject.name, subject.uid, subject.owner = _identity(obj)
     subject.object = obj
     subject.namespace_labels = (item.labels or {}).get(subject.namespace)
     return True
@@ -332,14 +328,13 @@ class _Intake:
                 self.skipped[kind] += 1
                 continue
             self.judged += 1
-            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-            namespace = _text(metadata.get("namespace"))
+            namespace, name, uid, owner = _identity(obj)
             yield Subject(
                 kind=kind,
                 namespace=namespace,
-                name=_text(metadata.get("name")),
-                uid=_text(metadata.get("uid")),
-                owner=_controller_uid(metadata),
+                name=name,
+                uid=uid,
+                owner=owner,
                 source=located.where,
                 file=None if located.source in ("-", "cluster") else located.source,
                 line=located.line,
@@ -512,6 +507,18 @@ def _kind(located: Located) -> str:
 
         raise InputError(f"{located.where}: metadata: expected a mapping, got {type(metadata).__name__}")
     return kind
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """(namespace, name, uid, controller uid) of an object `_kind` accepted."""
+    found = obj.get("metadata")
+    metadata: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    return (
+        _text(metadata.get("namespace")),
+        _text(metadata.get("name")),
+        _text(metadata.get("uid")),
+        _controller_uid(metadata),
+    )
 
 
 def _text(value: Any) -> str:
