@@ -293,7 +293,6 @@ class _Intake:
     def __init__(self, namespace_labels: Mapping[str, Mapping[str, str]] | None) -> None:
         self.labels: dict[str, Mapping[str, str]] = dict(namespace_labels or {})
         self.read = 0
-        self.judged = 0
         self.skipped: Counter[str] = Counter()
 
     def subjects(self, objects: Iterable[Located]) -> Iterator[Subject]:
@@ -305,8 +304,7 @@ class _Intake:
             if type(obj) is DeferredItem:  # parsed where it is judged: settled there (see `settle`)
                 if snapshot is None:
                     snapshot = dict(labels)
-                obj.labels = snapshot
-                self.judged += 1  # taken back, and the kind counted as skipped, if it is not a pod
+                obj.labels = snapshot  # its kind is counted (judged or skipped) when its verdict comes
                 yield Subject(
                     kind="",
                     namespace="",
@@ -327,7 +325,6 @@ class _Intake:
             if kind not in POD_KINDS:
                 self.skipped[kind] += 1
                 continue
-            self.judged += 1
             namespace, name, uid, owner = _identity(obj)
             yield Subject(
                 kind=kind,
@@ -409,13 +406,14 @@ def audit(
     seen_uids: dict[str, ObjectResult | None] = {}  # uid of every judged controller-capable object
     tally = _Tally()
     notes: dict[str, None] = {}
+    judged = 0
 
     try:
         for subject, verdict in verdicts:
             if verdict is None:  # a deferred item of another kind
-                intake.judged -= 1
                 intake.skipped[subject.kind] += 1
                 continue
+            judged += 1
             for note in verdict.notes:
                 notes.setdefault(note)
             findings = interner.findings(verdict.findings)
@@ -467,7 +465,7 @@ def audit(
     return AuditResult(
         results=results,
         objects_read=intake.read,
-        objects_judged=intake.judged,
+        objects_judged=judged,
         objects_folded=folded,
         skipped_kinds=intake.skipped,
         tally=tally.expand(),
