@@ -49,10 +49,6 @@ class Finding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "action", strongest(self.actions))
 
-    @classmethod
-    def of(cls, v: Violation) -> Finding:
-        return cls(v.policy, v.rule, v.actions, v.path, v.message, v.remediation)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "policy": self.policy,
@@ -285,11 +281,7 @@ def settle(subject: Subject) -> bool:
     if kind not in POD_KINDS:
         subject.object = None
         return False
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    subject.namespace = _text(metadata.get("namespace"))
-    subject.name = _text(metadata.get("name"))
-    subject.uid = _text(metadata.get("uid"))
-    subject.owner = _controller_uid(metadata)
+    subject.namespace, subject.name, subject.uid, subject.owner = _identity(obj)
     subject.object = obj
     subject.namespace_labels = (item.labels or {}).get(subject.namespace)
     return True
@@ -301,7 +293,6 @@ class _Intake:
     def __init__(self, namespace_labels: Mapping[str, Mapping[str, str]] | None) -> None:
         self.labels: dict[str, Mapping[str, str]] = dict(namespace_labels or {})
         self.read = 0
-        self.judged = 0
         self.skipped: Counter[str] = Counter()
 
     def subjects(self, objects: Iterable[Located]) -> Iterator[Subject]:
@@ -313,8 +304,7 @@ class _Intake:
             if type(obj) is DeferredItem:  # parsed where it is judged: settled there (see `settle`)
                 if snapshot is None:
                     snapshot = dict(labels)
-                obj.labels = snapshot
-                self.judged += 1  # taken back, and the kind counted as skipped, if it is not a pod
+                obj.labels = snapshot  # its kind is counted (judged or skipped) when its verdict comes
                 yield Subject(
                     kind="",
                     namespace="",
@@ -335,15 +325,13 @@ class _Intake:
             if kind not in POD_KINDS:
                 self.skipped[kind] += 1
                 continue
-            self.judged += 1
-            metadata = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-            namespace = _text(metadata.get("namespace"))
+            namespace, name, uid, owner = _identity(obj)
             yield Subject(
                 kind=kind,
                 namespace=namespace,
-                name=_text(metadata.get("name")),
-                uid=_text(metadata.get("uid")),
-                owner=_controller_uid(metadata),
+                name=name,
+                uid=uid,
+                owner=owner,
                 source=located.where,
                 file=None if located.source in ("-", "cluster") else located.source,
                 line=located.line,
@@ -418,13 +406,14 @@ def audit(
     seen_uids: dict[str, ObjectResult | None] = {}  # uid of every judged controller-capable object
     tally = _Tally()
     notes: dict[str, None] = {}
+    judged = 0
 
     try:
         for subject, verdict in verdicts:
             if verdict is None:  # a deferred item of another kind
-                intake.judged -= 1
                 intake.skipped[subject.kind] += 1
                 continue
+            judged += 1
             for note in verdict.notes:
                 notes.setdefault(note)
             findings = interner.findings(verdict.findings)
@@ -476,7 +465,7 @@ def audit(
     return AuditResult(
         results=results,
         objects_read=intake.read,
-        objects_judged=intake.judged,
+        objects_judged=judged,
         objects_folded=folded,
         skipped_kinds=intake.skipped,
         tally=tally.expand(),
@@ -516,6 +505,18 @@ def _kind(located: Located) -> str:
 
         raise InputError(f"{located.where}: metadata: expected a mapping, got {type(metadata).__name__}")
     return kind
+
+
+def _identity(obj: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    """(namespace, name, uid, controller uid) of an object `_kind` accepted."""
+    found = obj.get("metadata")
+    metadata: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    return (
+        _text(metadata.get("namespace")),
+        _text(metadata.get("name")),
+        _text(metadata.get("uid")),
+        _controller_uid(metadata),
+    )
 
 
 def _text(value: Any) -> str:

@@ -183,9 +183,7 @@ def _audit_once(args: argparse.Namespace, policies: Any, old: Any, signing_key: 
                 objects = read_sources(args.paths, digests=digests)
                 result = audit(objects, policies, old_policies=old, jobs=jobs)
             evidence["inputs"] = source_evidence(digests)
-    except InputError as exc:
-        raise UsageError(str(exc)) from None
-    except AuditWorkerError as exc:
+    except (InputError, AuditWorkerError) as exc:
         raise UsageError(str(exc)) from None
     evidence["startedAt"] = utc(result.started)
     evidence["finishedAt"] = utc(result.finished)
