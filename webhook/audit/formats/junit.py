@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import IO
 
-from ..run import SEVERITY, Finding, ObjectResult
+from ..run import Finding, ObjectResult, strongest
 from .context import ReportContext
 from .json_report import summary
 
@@ -65,8 +65,8 @@ def _suite(
     )
     for r, findings in failed:
         case = ET.SubElement(suite, "testcase", name=r.ref, classname=policy, time="0")
-        strongest = max((f.action for f in findings), key=SEVERITY.__getitem__)
-        failure = ET.SubElement(case, "failure", message=findings[0].message, type=strongest)
+        worst = strongest(tuple(f.action for f in findings))
+        failure = ET.SubElement(case, "failure", message=findings[0].message, type=worst)
         failure.text = "\n".join(f"[{f.action}] {f.path}: {f.message}" for f in findings)
         failure.text += f"\nsource: {r.source}"
     if passing:
