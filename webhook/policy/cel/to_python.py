@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import library as kubernetes
-from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
+from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select, children
 from .demand import FULL, KIND, NONE, Demand, Elements, Fields
 from .library import admission_env
 
@@ -962,20 +962,6 @@ class _Emitter:
         return self.expr(node)
 
 
-def _children(node: Expr) -> tuple[Expr, ...]:
-    if isinstance(node, Select):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return (*((node.target,) if node.target is not None else ()), *node.args)
-    if isinstance(node, CreateList):
-        return node.elements
-    if isinstance(node, CreateStruct):
-        return tuple(x for e in node.entries for x in (e.key, e.value) if x is not None)
-    if isinstance(node, Comprehension):
-        return (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
-    return ()
-
-
 def _mentions(node: Expr, name: str) -> bool:
     """Does `name` appear as an identifier in `node` (shadowed or not: a superset is harmless)?"""
     pending = [node]
@@ -983,7 +969,7 @@ def _mentions(node: Expr, name: str) -> bool:
         current = pending.pop()
         if isinstance(current, Ident) and current.name == name:
             return True
-        pending.extend(_children(current))
+        pending.extend(children(current))
     return False
 
 
@@ -995,7 +981,7 @@ def _may_raise(node: Expr) -> bool:
         current = pending.pop()
         if isinstance(current, CreateStruct) and len(current.entries) > 1:
             return True
-        pending.extend(_children(current))
+        pending.extend(children(current))
     return False
 
 
