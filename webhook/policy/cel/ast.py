@@ -93,6 +93,17 @@ def children(node: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def mentions(node: Expr, name: str) -> bool:
+    """Does `name` appear as an identifier in `node` (shadowed or not: a superset is harmless)?"""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Ident) and current.name == name:
+            return True
+        pending.extend(children(current))
+    return False
+
+
 def checked_expression(serialized: bytes) -> Expr:
     """The root of the tree in `Expression.serialize()` output (Any -> CheckedExpr -> expr)."""
     any_value = _only(_fields(serialized), 2, bytes, "Any.value")

@@ -39,6 +39,7 @@ from .ast import (
     UnknownSyntax,
     checked_expression,
     children,
+    mentions,
 )
 from .library import admission_env
 
@@ -92,7 +93,7 @@ def may_share_a_slot(root: Expr) -> list[StaleBind]:
     loops = [(node, first, last) for node, first, last in nodes if stops_early(node)]
     found: dict[StaleBind, None] = {}
     for bind, first, last in nodes:
-        if not is_bind(bind) or _ours(bind.accu_var) or not _reads(bind.result, bind.accu_var):
+        if not is_bind(bind) or _ours(bind.accu_var) or not mentions(bind.result, bind.accu_var):
             continue
         for loop, loop_first, loop_last in loops:
             inside = first <= loop_first and loop_last <= last
@@ -154,7 +155,7 @@ def _sequence(parts: tuple[Expr, ...], slot: int, dirty: _Dirty, found: dict[Sta
 
 
 def _bind(node: Comprehension, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
-    if slot in dirty and _reads(node.result, node.accu_var):
+    if slot in dirty and mentions(node.result, node.accu_var):
         found[StaleBind(node.accu_var, dirty[slot])] = None
     # The value is evaluated at the first read, so anywhere in the body: its slots and the body's are
     # apart (the body is planned after the value's), so either order gives the same slots.
@@ -193,12 +194,6 @@ def slots(node: Expr) -> int:
     """How many slots the runtime gives `node`'s comprehensions and binds (as measured: see above)."""
     own = 0 if not isinstance(node, Comprehension) else 1 if is_bind(node) else 2
     return own + sum(slots(child) for child in children(node))
-
-
-def _reads(node: Expr, name: str) -> bool:
-    if isinstance(node, Ident):
-        return node.name == name
-    return any(_reads(child, name) for child in children(node))
 
 
 def program_hazards(program: Any) -> list[StaleBind]:
