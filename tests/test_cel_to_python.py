@@ -13,7 +13,7 @@ from conftest import cel_fast_path_as, pod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_cel_pruning import EXPRESSION_RULES, EXPRESSIONS, findings
-from test_cel_rules import decide, policy
+from test_cel_rules import NO_LATEST, decide, policy
 from test_vap_export import FIXTURES, NATIVE, pods, with_namespace_labels
 
 from webhook.policy import Request, evaluate, load_policy_text
@@ -366,15 +366,7 @@ def test_the_fast_path_answers_for_the_exported_rules_on_ordinary_fixtures() -> 
 
 
 def test_hand_written_rules_answer_fast_and_word_their_messages() -> None:
-    text = """\
-    - name: no-latest
-      variables:
-        - {name: images, expression: "variables.podSpec.containers.map(c, c.image)"}
-      validations:
-        - expression: "variables.images.all(i, !i.endsWith(':latest'))"
-          messageExpression: "'images ' + variables.images.filter(i, i.endsWith(':latest')).join(', ') + ' use :latest'"
-    """
-    loaded = load_policy_text(policy(text), "p.yaml")
+    loaded = load_policy_text(policy(NO_LATEST), "p.yaml")
     run = evaluator(loaded.policies[0].rules[0])
     assert run.program.fast is not None
     assert (

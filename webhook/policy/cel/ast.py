@@ -77,6 +77,33 @@ class Comprehension:
 Expr = Const | Ident | Select | Call | CreateList | CreateStruct | Comprehension
 
 
+def children(node: Expr) -> tuple[Expr, ...]:
+    """`node`'s direct subexpressions, in evaluation order (a call's target before its arguments, a
+    map entry's key before its value)."""
+    if isinstance(node, Select):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return (*((node.target,) if node.target is not None else ()), *node.args)
+    if isinstance(node, CreateList):
+        return node.elements
+    if isinstance(node, CreateStruct):
+        return tuple(x for e in node.entries for x in (e.key, e.value) if x is not None)
+    if isinstance(node, Comprehension):
+        return (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
+    return ()
+
+
+def mentions(node: Expr, name: str) -> bool:
+    """Does `name` appear as an identifier in `node` (shadowed or not: a superset is harmless)?"""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, Ident) and current.name == name:
+            return True
+        pending.extend(children(current))
+    return False
+
+
 def checked_expression(serialized: bytes) -> Expr:
     """The root of the tree in `Expression.serialize()` output (Any -> CheckedExpr -> expr)."""
     any_value = _only(_fields(serialized), 2, bytes, "Any.value")

@@ -38,6 +38,7 @@ from .ast import (
     Expr,
     Ident,
     Select,
+    children,
 )
 
 
@@ -204,23 +205,8 @@ def _referenced(root: Expr, names: set[str]) -> set[str]:
             head = node.name.split(".", 1)[0]
             if head in names:
                 found.add(head)
-        elif isinstance(node, Select):
-            pending.append(node.operand)
-        elif isinstance(node, Call):
-            pending.extend(node.args)
-            if node.target is not None:
-                pending.append(node.target)
-        elif isinstance(node, CreateList):
-            pending.extend(node.elements)
-        elif isinstance(node, CreateStruct):
-            for entry in node.entries:
-                pending.append(entry.value)
-                if entry.key is not None:
-                    pending.append(entry.key)
-        elif isinstance(node, Comprehension):
-            pending.extend(
-                (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
-            )
+        else:
+            pending.extend(children(node))
     return found
 
 

@@ -384,7 +384,7 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     if not ok:
         return None
 
-    bind = _variable_binder(rule)
+    bind = variable_binder(rule)
 
     def combined_problem(where: str, message: str) -> None:
         # Every piece compiled on its own, so only the whole can fail: e.g. nested too deep for the
@@ -454,10 +454,10 @@ def _ignore(path: str, message: str) -> None:
     pass
 
 
-BOUND_PREFIX = "pg__var_"  # the identifiers rule variables are bound to (see _variable_binder)
+BOUND_PREFIX = "pg__var_"  # the identifiers rule variables are bound to (see variable_binder)
 
 
-def _variable_binder(rule: ExpressionRule) -> Callable[[str], str | None] | None:
+def variable_binder(rule: ExpressionRule) -> Callable[[str], str | None] | None:
     """A function giving `body` inside `cel.bind` layers that bind each rule variable to an identifier.
 
     `variables.x` (x a rule variable defined before) becomes that identifier, so a variable costs one

@@ -38,6 +38,8 @@ from .ast import (
     Select,
     UnknownSyntax,
     checked_expression,
+    children,
+    mentions,
 )
 from .library import admission_env
 
@@ -91,7 +93,7 @@ def may_share_a_slot(root: Expr) -> list[StaleBind]:
     loops = [(node, first, last) for node, first, last in nodes if stops_early(node)]
     found: dict[StaleBind, None] = {}
     for bind, first, last in nodes:
-        if not is_bind(bind) or _ours(bind.accu_var) or not _reads(bind.result, bind.accu_var):
+        if not is_bind(bind) or _ours(bind.accu_var) or not mentions(bind.result, bind.accu_var):
             continue
         for loop, loop_first, loop_last in loops:
             inside = first <= loop_first and loop_last <= last
@@ -113,25 +115,11 @@ def _number(node: Expr, index: int, nodes: list[tuple[Comprehension, int, int]])
     the next free number."""
     first = index
     index += 1
-    for child in _children(node):
+    for child in children(node):
         index = _number(child, index, nodes)
     if isinstance(node, Comprehension):
         nodes.append((node, first, index - 1))
     return index
-
-
-def _children(node: Expr) -> list[Expr]:
-    if isinstance(node, Const | Ident):
-        return []
-    if isinstance(node, Select):
-        return [node.operand]
-    if isinstance(node, Call):
-        return ([node.target] if node.target is not None else []) + list(node.args)
-    if isinstance(node, CreateList):
-        return list(node.elements)
-    if isinstance(node, CreateStruct):
-        return [part for entry in node.entries for part in (entry.key, entry.value) if part is not None]
-    return [node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result]
 
 
 # Slot -> the iteration variable of a comprehension that may have stopped early there.
@@ -145,7 +133,7 @@ def _visit(node: Expr, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -
     if isinstance(node, Select):
         return _visit(node.operand, slot, dirty, found)
     if isinstance(node, Call):
-        parts = ([node.target] if node.target is not None else []) + list(node.args)
+        parts = children(node)
         if node.function in ("_&&_", "_||_") and len(parts) == 2:
             left = _visit(parts[0], slot, dirty, found)
             return _union(left, _visit(parts[1], slot, left, found))
@@ -153,24 +141,21 @@ def _visit(node: Expr, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -
             condition = _visit(parts[0], slot, dirty, found)
             return _union(_visit(parts[1], slot, condition, found), _visit(parts[2], slot, condition, found))
         return _sequence(parts, slot, dirty, found)
-    if isinstance(node, CreateList):
-        return _sequence(list(node.elements), slot, dirty, found)
-    if isinstance(node, CreateStruct):
-        parts = [part for entry in node.entries for part in (entry.key, entry.value) if part is not None]
-        return _sequence(parts, slot, dirty, found)
+    if isinstance(node, CreateList | CreateStruct):
+        return _sequence(children(node), slot, dirty, found)
     if is_bind(node):
         return _bind(node, slot, dirty, found)
     return _comprehension(node, slot, dirty, found)
 
 
-def _sequence(parts: list[Expr], slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
+def _sequence(parts: tuple[Expr, ...], slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
     for part in parts:
         dirty = _visit(part, slot, dirty, found)
     return dirty
 
 
 def _bind(node: Comprehension, slot: int, dirty: _Dirty, found: dict[StaleBind, None]) -> _Dirty:
-    if slot in dirty and _reads(node.result, node.accu_var):
+    if slot in dirty and mentions(node.result, node.accu_var):
         found[StaleBind(node.accu_var, dirty[slot])] = None
     # The value is evaluated at the first read, so anywhere in the body: its slots and the body's are
     # apart (the body is planned after the value's), so either order gives the same slots.
@@ -207,26 +192,8 @@ def _union(a: _Dirty, b: _Dirty) -> _Dirty:
 
 def slots(node: Expr) -> int:
     """How many slots the runtime gives `node`'s comprehensions and binds (as measured: see above)."""
-    if isinstance(node, Const | Ident):
-        return 0
-    if isinstance(node, Select):
-        return slots(node.operand)
-    if isinstance(node, Call):
-        return sum(slots(p) for p in ([node.target] if node.target is not None else []) + list(node.args))
-    if isinstance(node, CreateList):
-        return sum(slots(e) for e in node.elements)
-    if isinstance(node, CreateStruct):
-        return sum(slots(p) for e in node.entries for p in (e.key, e.value) if p is not None)
-    own = 1 if is_bind(node) else 2
-    return own + sum(
-        slots(p) for p in (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
-    )
-
-
-def _reads(node: Expr, name: str) -> bool:
-    if isinstance(node, Ident):
-        return node.name == name
-    return any(_reads(child, name) for child in _children(node))
+    own = 0 if not isinstance(node, Comprehension) else 1 if is_bind(node) else 2
+    return own + sum(slots(child) for child in children(node))
 
 
 def program_hazards(program: Any) -> list[StaleBind]:

@@ -17,7 +17,7 @@ from ..document import ExpressionRule
 from ..loader import Problem, policy_files
 from ..yamlio import load_documents
 from .library import admission_env
-from .rules import BOUND_PREFIX, _variable_binder
+from .rules import BOUND_PREFIX, variable_binder
 from .stale_bind import StaleBind, program_hazards
 
 WORKAROUND = (
@@ -74,7 +74,7 @@ def _document_hazards(document: Any) -> Found:
 def _binder(rule: dict[str, Any]) -> Any:
     """The rule's variables bound around an expression, as the rule's programs run it (or None)."""
     try:
-        return _variable_binder(ExpressionRule.model_validate(rule))
+        return variable_binder(ExpressionRule.model_validate(rule))
     except ValidationError:
         return None
 

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import library as kubernetes
-from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select
+from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select, children, mentions
 from .demand import FULL, KIND, NONE, Demand, Elements, Fields
 from .library import admission_env
 
@@ -871,7 +871,7 @@ class _Emitter:
             raise Unsupported("optional list elements")
         is_bind = iterated_list is not None and not iterated_list.elements
         accu = self.temp()
-        if is_bind and not _mentions(node.result, node.accu_var) and not _may_raise(node.accu_init):
+        if is_bind and not mentions(node.result, node.accu_var) and not _may_raise(node.accu_init):
             # A binding nothing uses: its value, or its error, cannot change the result.
             self.scope.append({node.accu_var: (accu, True)})
             result = self.expr(node.result)
@@ -962,31 +962,6 @@ class _Emitter:
         return self.expr(node)
 
 
-def _children(node: Expr) -> tuple[Expr, ...]:
-    if isinstance(node, Select):
-        return (node.operand,)
-    if isinstance(node, Call):
-        return (*((node.target,) if node.target is not None else ()), *node.args)
-    if isinstance(node, CreateList):
-        return node.elements
-    if isinstance(node, CreateStruct):
-        return tuple(x for e in node.entries for x in (e.key, e.value) if x is not None)
-    if isinstance(node, Comprehension):
-        return (node.iter_range, node.accu_init, node.loop_condition, node.loop_step, node.result)
-    return ()
-
-
-def _mentions(node: Expr, name: str) -> bool:
-    """Does `name` appear as an identifier in `node` (shadowed or not: a superset is harmless)?"""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, Ident) and current.name == name:
-            return True
-        pending.extend(_children(current))
-    return False
-
-
 def _may_raise(node: Expr) -> bool:
     """May evaluating `node` raise in the real program rather than give a value or an error?
     (A map literal with two keys or more: a duplicate key raises.)"""
@@ -995,7 +970,7 @@ def _may_raise(node: Expr) -> bool:
         current = pending.pop()
         if isinstance(current, CreateStruct) and len(current.entries) > 1:
             return True
-        pending.extend(_children(current))
+        pending.extend(children(current))
     return False
 
 
@@ -1189,8 +1164,8 @@ def _count_is_order_free(node: Comprehension) -> bool:
         and isinstance(step.args[1], CreateList)
         and len(step.args[1].elements) == 1
         and not step.args[1].optional_indices
-        and not _mentions(step.args[1], node.accu_var)
-        and (test is None or not _mentions(test, node.accu_var))
+        and not mentions(step.args[1], node.accu_var)
+        and (test is None or not mentions(test, node.accu_var))
     )
 
 
