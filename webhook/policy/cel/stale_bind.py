@@ -160,7 +160,7 @@ def _bind(node: Comprehension, slot: int, dirty: _Dirty, found: dict[StaleBind, 
     # The value is evaluated at the first read, so anywhere in the body: its slots and the body's are
     # apart (the body is planned after the value's), so either order gives the same slots.
     value = _visit(node.accu_init, slot + 1, dirty, found)
-    body = _visit(node.result, slot + 1 + slots(node.accu_init), _union(dirty, value), found)
+    body = _visit(node.result, slot + 1 + _slots(node.accu_init), _union(dirty, value), found)
     after = _union(value, body)
     after.pop(slot, None)
     return after
@@ -190,10 +190,10 @@ def _union(a: _Dirty, b: _Dirty) -> _Dirty:
     return {**a, **b} if b else dict(a)
 
 
-def slots(node: Expr) -> int:
+def _slots(node: Expr) -> int:
     """How many slots the runtime gives `node`'s comprehensions and binds (as measured: see above)."""
     own = 0 if not isinstance(node, Comprehension) else 1 if is_bind(node) else 2
-    return own + sum(slots(child) for child in children(node))
+    return own + sum(_slots(child) for child in children(node))
 
 
 def program_hazards(program: Any) -> list[StaleBind]:
