@@ -119,8 +119,7 @@ def session_record(request: Request, decision: Decision, *, uid: str = "") -> di
     if ACTIONS.get((request.operation, request.subresource)) not in SESSION_ACTIONS:
         return None
     access = access_request(request)
-    if access is None or not access.is_session:
-        return None
+    assert access is not None and access.is_session  # a session action always has an access view
     record: dict[str, Any] = {
         "event": RECORD_EVENT,
         "uid": uid,

@@ -18,6 +18,7 @@ from ...checks._pss import HOST_PORT_FIX
 from ...checks.no_privileged import Params, capability_key
 from . import Translation, Untranslatable, translator
 from ._cel import ALL_CONTAINERS, POD, every_item, field_is, present
+from .pss_host_path_volumes import NO_HOST_PATH_VOLUMES
 
 # Every non-ASCII character whose str.upper() is ASCII (tests/test_vap_translators.py recomputes it).
 UPPER_TO_ASCII = {
@@ -71,9 +72,9 @@ def translate(params: Params) -> Translation:
         f"x in {json.dumps(spelled)} || cel.bind(u, {python_upper('x')},"
         f" (u.startsWith('CAP_') ? u.substring(4) : u) in {json.dumps(keys)})"
     )
-    allowed_host_ports = json.dumps(sorted(set(params.allowed_host_ports)))
+    ports = sorted(set(params.allowed_host_ports))
     host_port_allowed = (
-        f"!({present('p.hostPort')} && p.hostPort != 0 && !(p.hostPort in {allowed_host_ports}))"
+        f"!({present('p.hostPort')} && p.hostPort != 0 && !(p.hostPort in {json.dumps(ports)}))"
     )
     validations += [
         {
@@ -82,7 +83,7 @@ def translate(params: Params) -> Translation:
             f" set {host_process} to false or remove it",
         },
         {
-            "expression": every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})"),
+            "expression": NO_HOST_PATH_VOLUMES,
             "message": "volumes must not mount host paths: use an emptyDir, configMap, secret or"
             " persistent volume instead of hostPath",
         },
@@ -121,11 +122,7 @@ def translate(params: Params) -> Translation:
         {
             "expression": f"variables.allContainers.all(c, {every_item('c.ports', 'p', host_port_allowed)})",
             "message": "containers must not bind host ports"
-            + (
-                f" other than {', '.join(map(str, sorted(set(params.allowed_host_ports))))}"
-                if params.allowed_host_ports
-                else ""
-            )
+            + (f" other than {', '.join(map(str, ports))}" if ports else "")
             + f": {HOST_PORT_FIX}",
         },
     ]

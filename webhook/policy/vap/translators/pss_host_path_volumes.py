@@ -6,13 +6,16 @@ from ...checks.pss_host_path_volumes import Params
 from . import Translation, translator
 from ._cel import POD, every_item, present
 
+# Shared with no-privileged, which forbids host paths too.
+NO_HOST_PATH_VOLUMES = every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})")
+
 
 @translator("pss-host-path-volumes")
 def translate(params: Params) -> Translation:
     return Translation(
         validations=[
             {
-                "expression": every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})"),
+                "expression": NO_HOST_PATH_VOLUMES,
                 "message": "volumes must not mount a path of the node (hostPath): use an emptyDir,"
                 " configMap, secret, projected or persistentVolumeClaim volume",
             }

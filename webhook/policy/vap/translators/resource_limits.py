@@ -27,13 +27,11 @@ from fractions import Fraction
 from ...checks.resource_limits import Bounds, Params
 from ...quantity import parse_quantity
 from . import Translation, Untranslatable, translator
-from ._cel import POD, present
+from ._cel import POD, list_at, present
 
 CONTAINERS = {
     "name": "resourceContainers",
-    "expression": " + ".join(
-        f"({present(f'{POD}.{field}')} ? {POD}.{field} : [])" for field in ("initContainers", "containers")
-    ),
+    "expression": " + ".join(list_at(f"{POD}.{field}") for field in ("initContainers", "containers")),
 }
 _POD_RESOURCES = f"{POD}.resources"
 POD_REQUESTED, POD_LIMITED = (
@@ -54,10 +52,10 @@ MAX_INT64 = 2**63 - 1
 # Nesting: podgate's CEL runtime parses at most 32 levels, and binds each variable of a policy as one more.
 MAX_RATIO_BITS = 12
 
-_REQUESTS = "(has(c.resources) && c.resources != null && has(c.resources.requests)"
-_REQUESTS += " && c.resources.requests != null ? c.resources.requests : {})"
-_LIMITS = "(has(c.resources) && c.resources != null && has(c.resources.limits)"
-_LIMITS += " && c.resources.limits != null ? c.resources.limits : {})"
+# The container's requests and limits, {} when absent or null.
+_REQUESTS, _LIMITS = (
+    f"({present(path)} ? {path} : {{}})" for path in ("c.resources.requests", "c.resources.limits")
+)
 
 
 def valid(value: str) -> str:

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 
+from docker_image.reference import NAME_TOTAL_LENGTH_MAX as MAX_PATH_LENGTH
+
 from ...checks.trusted_registries import Params, registry_prefix
 from ...images import MAX_REFERENCE_LENGTH
 from . import Translation, translator
@@ -39,7 +41,6 @@ _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 # docker_image.digest.validate_digest: sha256/384/512 with exactly 32/48/64 bytes of lower-case hex.
 _DIGEST = r"(?:sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})"
 REMAINDER = rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
-MAX_PATH_LENGTH = 255  # docker_image.reference.NAME_TOTAL_LENGTH_MAX
 
 IMAGES = {
     "name": "images",
