@@ -22,14 +22,17 @@ def present(path: str) -> str:
     return " && ".join(steps)
 
 
-def _list(field: str) -> str:
-    return f"({present(f'{POD}.{field}')} ? {POD}.{field} : [])"
+def list_at(path: str) -> str:
+    """The list at `path`, or [] when it is absent or null."""
+    return f"({present(path)} ? {path} : [])"
 
 
 # Init, regular and ephemeral containers, as podspec.PodView.containers walks them.
 ALL_CONTAINERS = {
     "name": "allContainers",
-    "expression": " + ".join(_list(f) for f in ("initContainers", "containers", "ephemeralContainers")),
+    "expression": " + ".join(
+        list_at(f"{POD}.{f}") for f in ("initContainers", "containers", "ephemeralContainers")
+    ),
 }
 
 
@@ -41,11 +44,6 @@ def field_is(path: str, value: str) -> str:
 # `spec.hostUsers: false`, the pod in its own user namespace (checks/_pss.own_user_namespace): exempt
 # from the run-as-root controls and the baseline /proc mount control.
 OWN_USER_NAMESPACE = field_is(f"{POD}.hostUsers", "false")
-
-
-def list_at(path: str) -> str:
-    """The list at `path`, or [] when it is absent or null."""
-    return f"({present(path)} ? {path} : [])"
 
 
 def non_empty(path: str) -> str:
