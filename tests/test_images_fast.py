@@ -56,4 +56,10 @@ def test_every_tag_of_one_name_parses_the_name_once(tag: str) -> None:
     for build in range(50):
         images.parse_image(f"registry.example.com/team/app:{tag}.{build}")
     assert images._parse_name.cache_info().misses == 1
-    assert images._parse_name.cache_info().maxsize == 4096  # bounded, like the reference cache
+
+
+def test_the_name_cache_stays_bounded() -> None:
+    images._parse_name.cache_clear()
+    for n in range(5_000):
+        images.parse_image(f"registry.example.com/team/app{n}:v1")
+    assert images._parse_name.cache_info().currsize <= 4096
