@@ -11,7 +11,7 @@ from conftest import cel_fast_path_as, pod
 from hypothesis import HealthCheck, given, settings
 from test_cel_pruning import EXPRESSIONS
 from test_cel_rules import decide, policy
-from test_cel_to_python import OBJECTS, PLAIN, SHAPES, evaluator, fast_program
+from test_cel_to_python import OBJECTS, SHAPES, evaluator, fast_program, plain
 from test_vap_export import NATIVE
 
 from webhook.policy import Request, load_policy_text
@@ -51,7 +51,7 @@ def test_bool_lists_are_recognised_and_only_those() -> None:
 @given(obj=OBJECTS)
 def test_a_program_known_to_give_a_bool_list_gives_one_whenever_it_answers(obj: dict[str, Any]) -> None:
     data = {"object": obj, "request": {"operation": "CREATE"}, "params": obj.get("m")}
-    if not all(PLAIN(value) for value in data.values()):
+    if not all(plain(value) for value in data.values()):
         return
     for shape, fast in RULE_CORPUS:
         if not fast.bool_list:

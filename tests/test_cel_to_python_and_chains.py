@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_cel_to_python import KEYS, PLAIN, VALUES, agree, fast_program
+from test_cel_to_python import KEYS, VALUES, agree, fast_program, plain
 
 CHAINS = [
     "has(object.a) && object.a != null && has(object.a.b) && object.a.b != null && object.a.b == 1",
@@ -62,7 +62,7 @@ def test_a_guarded_field_is_selected_once() -> None:
 @given(obj=OBJECTS, extra=st.dictionaries(KEYS, VALUES, max_size=2))
 def test_chains_answer_as_cel_or_not_at_all(obj: dict[str, Any], extra: dict[str, Any]) -> None:
     data = {"object": {**extra, **obj}}
-    if not PLAIN(data["object"]):
+    if not plain(data["object"]):
         return
     for source, program, fast in PROGRAMS:
         assert fast is not None

@@ -43,7 +43,7 @@ from .limits import (
     longest_collection,
 )
 from .stale_bind import SeparatePrograms, may_share_a_slot
-from .to_python import FastProgram, checker, compile_fast
+from .to_python import NOT_PLAIN, FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
 # Evaluate programs with their Python fast path (to_python.py) where they have one. A switch for
@@ -196,7 +196,7 @@ class _RequestValues:
     """One request's variables as Python values, each built when first asked for, and the activations
     made from them (one per distinct Need)."""
 
-    __slots__ = ("built", "partial", "plain", "pod", "prepared", "request")
+    __slots__ = ("built", "longest", "partial", "plain", "pod", "prepared", "request")
 
     def __init__(self, request: Any, pod: PodView | None) -> None:
         self.request = request
@@ -211,6 +211,8 @@ class _RequestValues:
         # Per Need (and params): the values the fast path reads (`seen_by`), or None where they are
         # not all plain data it reads as CEL does (see `fast_values`).
         self.plain: dict[Any, dict[str, Any] | None] = {}
+        # Per key of `plain`: an upper bound of the longest collection the programs can observe.
+        self.longest: dict[Any, int] = {}
 
     def value(self, name: str) -> Any:
         values = self.built
@@ -249,17 +251,27 @@ class _RequestValues:
         unless the parts they observe are plain data it reads as CEL does (to_python.checker).
         Kept under `key`: rules observing the same parts check them once per request."""
         seen = self.seen_by(rule_need)
+        longest = 0
         if seen is not None:
+            if rule_need.request_checked:  # (scalar fields: no checker walked it)
+                longest = longest_collection(seen["request"])
             for name, check in rule_need.checkers:
-                if name == "params":
-                    plain = check(params)
-                else:
-                    plain = check(seen[name] if name in seen else self.value(name))
-                if not plain:
+                found = check(
+                    params if name == "params" else seen[name] if name in seen else self.value(name)
+                )
+                if found == NOT_PLAIN:
                     seen = None
                     break
+                longest = max(longest, found)
         self.plain[key] = seen
+        self.longest[key] = longest
         return seen
+
+    def within_bound(self, compiled: Compiled, key: Any) -> bool:
+        """Whether `compiled`'s comprehension bound surely holds on the values of `key` (seen by
+        `fast_values`): the upper bound its checkers measured, raised to the nesting depth, is
+        within it. Otherwise the bound is measured exactly, on the pruned values."""
+        return bool(self.longest[key] ** compiled.depth <= MAX_ITERATIONS)
 
     def observed(self, name: str, rule_need: Need) -> Any:
         """One variable as `rule_need`'s programs see it (see `seen_by`)."""
@@ -574,7 +586,9 @@ class _RuleEvaluator:
             plain, key = values.plain, self.plain_key
             seen = plain[key] if key in plain else values.fast_values(self.need, self.params, key)
             if seen is not None:
-                if self.program.depth >= 2:  # the bound measures what the real program would convert
+                # The bound measures what the real program would convert (pruned): only when the
+                # checkers' upper bound cannot rule out exceeding it.
+                if self.program.depth >= 2 and not values.within_bound(self.program, key):
                     self.program.check_bound(self._prepared(pod, request), self.what)
                 try:
                     results = fast.function(seen, self.params, values.value)
@@ -627,7 +641,7 @@ class _RuleEvaluator:
         )
         if seen is None:
             return None
-        if compiled.depth >= 2:  # the bound measures what the real program would convert
+        if compiled.depth >= 2 and not values.within_bound(compiled, self.plain_key):  # (see __call__)
             compiled.check_bound(self._prepared(pod, request), self.what)
         result: Any
         try:

@@ -630,19 +630,7 @@ class _Emitter:
         if isinstance(node, Ident):
             return self.ident(node.name)
         if isinstance(node, Select):
-            operand = self.expr(node.operand)
-            key = f"{'has' if node.test_only else 'sel'}:{operand}:{node.field!r}"
-            if operand not in self.mutable and (known := self.lookup(key)) is not None:
-                return known
-            self.require("dict", operand)
-            if node.test_only:
-                value = self.assign(f"{node.field!r} in {operand}")
-                self.bools.add(value)
-            else:
-                value = self.assign(f"{operand}[{node.field!r}]")  # KeyError: no such key
-            if operand not in self.mutable:
-                self.learn(key, value)
-            return value
+            return self.select(self.expr(node.operand), node.field, node.test_only)
         if isinstance(node, Call):
             return self.call(node)
         if isinstance(node, CreateList):
@@ -664,6 +652,34 @@ class _Emitter:
         if isinstance(node, Comprehension):
             return self.comprehension(node)
         raise Unsupported(type(node).__name__)
+
+    def select(self, operand: str, field: str, test_only: bool = False) -> str:
+        """`operand.field` (or `has(operand.field)`); also `operand["field"]`, which on a map is the
+        same selection in CEL."""
+        key = f"{'has' if test_only else 'sel'}:{operand}:{field!r}"
+        if operand not in self.mutable and (known := self.lookup(key)) is not None:
+            return known
+        self.require("dict", operand)
+        if test_only:
+            value = self.assign(f"{field!r} in {operand}")
+            self.bools.add(value)
+        else:
+            value = self.assign(f"{operand}[{field!r}]")  # KeyError: no such key
+        if operand not in self.mutable:
+            self.learn(key, value)
+        return value
+
+    def reused(self, key: str, *operands: str) -> str | None:
+        """What `key` (a computation of `operands`) already named at this point, if any; `key` is
+        learnt by the caller's `remember`. Only about names assigned once (never accumulators)."""
+        if any(o in self.mutable for o in operands):
+            return None
+        return self.lookup(key)
+
+    def remember(self, key: str, value: str, *operands: str) -> str:
+        if not any(o in self.mutable for o in operands):
+            self.learn(key, value)
+        return value
 
     def ident(self, name: str) -> str:
         for scope in reversed(self.scope):
@@ -773,11 +789,14 @@ class _Emitter:
             if compiled is None:
                 raise Unsupported("matches with a pattern outside the RE2/Python common subset")
             subject = self.expr(node.target)
+            key = f"matches:{subject}:{pattern!r}"
+            if (known := self.reused(key, subject)) is not None:
+                return known
             name = f"k{len(self.constants)}"
             self.constants[name] = compiled
             result = self.assign(f"_matches({subject}, {name})")
             self.bools.add(result)
-            return result
+            return self.remember(key, result, subject)
         if function == "@in" and node.target is None and len(args) == 2:
             literal = _string_literals(args[1])
             if literal is not None:  # folded at load: membership in a frozenset of strings
@@ -787,6 +806,25 @@ class _Emitter:
                 found = self.assign(f"type({item}) is str and {item} in {name}")
                 self.bools.add(found)
                 return found
+            if isinstance(args[0], Const) and type(args[0].value) is str:
+                # `"key" in m`, the usual test of a map: in place on a dict, the helper otherwise
+                item, container = repr(args[0].value), self.expr(args[1])
+                key = f"in:{container}:{item}"
+                if (known := self.reused(key, container)) is not None:
+                    return known
+                found = self.assign(
+                    f"({item} in {container}) if type({container}) is dict else _in({item}, {container})"
+                )
+                self.bools.add(found)
+                return self.remember(key, found, container)
+        if function == "_[_]" and node.target is None and len(args) == 2:
+            if isinstance(args[1], Const) and type(args[1].value) is str:
+                return self.select(self.expr(args[0]), args[1].value)  # m["f"] is m.f on a map
+            container, index = self.expr(args[0]), self.expr(args[1])
+            key = f"index:{container}:{index}"
+            if (known := self.reused(key, container, index)) is not None:
+                return known
+            return self.remember(key, self.assign(f"_index({container}, {index})"), container, index)
         if function == "_+_" and node.target is None and len(args) == 2:
             left, right = self.expr(args[0]), self.expr(args[1])
             if self.is_string(left) or self.is_string(right):  # a string concatenation
@@ -1172,63 +1210,74 @@ def _count_is_order_free(node: Comprehension) -> bool:
 # --- the values the fast path may read ------------------------------------------------------------
 
 
-def checker(demand: Demand) -> Callable[[Any], bool] | None:
+NOT_PLAIN = -1
+
+
+def checker(demand: Demand) -> Callable[[Any], int] | None:
     """A function telling whether the part of a value that `demand` observes (what demand.prune
     keeps, so what the real program converts) is plain data CEL represents as the same Python
-    values. None: nothing to check (the part is null).
+    values: NOT_PLAIN if not; else an upper bound of the longest list or map in that part once
+    pruned (limits.longest_collection of it), which spares the comprehension bound pruning the value
+    when it cannot be reached. None: nothing to check (the part is null).
 
     Generated as straight-line Python, like the programs: it runs once per request and rule."""
     if demand is NONE:
         return None
     lines: list[str] = []
     _check_code(demand, "x0", "    ", lines, [0])
-    source = "def check(x0):\n" + "\n".join(lines) + "\n    return True\n"
-    namespace: dict[str, Any] = {"_clean": _clean, "_encodes": _encodes}
+    source = "def check(x0):\n    n = 0\n" + "\n".join(lines) + "\n    return n\n"
+    namespace: dict[str, Any] = {"_plain": plain_longest, "_encodes": _encodes}
     try:
         code = compile(source, "<cel value check>", "exec")
     except (SyntaxError, RecursionError, MemoryError):  # nested deeper than Python allows
-        return _clean  # checks the whole value: more than needed, never less
+        return plain_longest  # checks the whole value: more than needed, never less
     exec(code, namespace)  # generated from the demand's field names, each written with repr()
-    check: Callable[[Any], bool] = namespace["check"]
+    check: Callable[[Any], int] = namespace["check"]
     return check
 
 
 def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count: list[int]) -> None:
-    """Statements returning False unless the part of `value` that `demand` observes is plain."""
+    """Statements returning NOT_PLAIN unless the part of `value` that `demand` observes is plain,
+    raising `n` to the length of each list and map that part keeps (a map's whole length: pruning
+    only removes keys, so an upper bound)."""
+
+    def whole() -> None:  # otherwise kept whole by pruning: walked by plain_longest
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    m = _plain({value})")
+        lines.append(f"{indent}    if m > n: n = m")
+        lines.append(f"{indent}    elif m == {NOT_PLAIN}: return m")
+
+    def counted(kind: str) -> None:
+        lines.append(f"{indent}if type({value}) is {kind}:")
+        lines.append(f"{indent}    if len({value}) > n: n = len({value})")
+
     if demand is NONE:
         return
-    if demand is FULL:  # scalars answered inline, containers walked by _clean
+    if demand is FULL:  # scalars answered inline, containers walked
         lines.append(f"{indent}if {value} is None or {value} is True or {value} is False:")
         lines.append(f"{indent}    pass")
         lines.append(f"{indent}elif type({value}) is str:")
-        lines.append(f"{indent}    if not {value}.isascii() and not _encodes({value}): return False")
+        lines.append(f"{indent}    if not {value}.isascii() and not _encodes({value}): return {NOT_PLAIN}")
         lines.append(f"{indent}elif type({value}) is int:")
-        lines.append(f"{indent}    if not {INT_MIN} <= {value} <= {INT_MAX}: return False")
-        lines.append(f"{indent}elif not _clean({value}):")
-        lines.append(f"{indent}    return False")
+        lines.append(f"{indent}    if not {INT_MIN} <= {value} <= {INT_MAX}: return {NOT_PLAIN}")
+        whole()
         return
     if demand is KIND:  # pruned to {} or [] if a map or a list: only a scalar is converted
-        lines.append(
-            f"{indent}if type({value}) is not dict and type({value}) is not list and not _clean({value}):"
-        )
-        lines.append(f"{indent}    return False")
+        lines.append(f"{indent}if type({value}) is dict or type({value}) is list:")
+        lines.append(f"{indent}    pass")
+        whole()
         return
     if isinstance(demand, Elements):
-        if demand.each is NONE:
-            lines.append(f"{indent}if type({value}) is not list and not _clean({value}):")
-            lines.append(f"{indent}    return False")
-            return
-        count[0] += 1
-        item = f"x{count[0]}"
-        lines.append(f"{indent}if type({value}) is list:")
-        lines.append(f"{indent}    for {item} in {value}:")
-        _check_code(demand.each, item, indent + "        ", lines, count)
-        lines.append(f"{indent}elif not _clean({value}):")
-        lines.append(f"{indent}    return False")
+        counted("list")
+        if demand.each is not NONE:
+            count[0] += 1
+            item = f"x{count[0]}"
+            lines.append(f"{indent}    for {item} in {value}:")
+            _check_code(demand.each, item, indent + "        ", lines, count)
+        whole()
         return
     assert isinstance(demand, Fields)
-    lines.append(f"{indent}if type({value}) is dict:")
-    start = len(lines)
+    counted("dict")
     for key, sub in demand.keys:
         if sub is NONE:
             continue
@@ -1237,17 +1286,16 @@ def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count
         lines.append(f"{indent}    if {key!r} in {value}:")  # (cheaper than .get in CPython)
         lines.append(f"{indent}        {item} = {value}[{key!r}]")
         _check_code(sub, item, indent + "        ", lines, count)
-    if len(lines) == start:
-        lines.append(f"{indent}    pass")
-    lines.append(f"{indent}elif not _clean({value}):")  # kept whole by pruning
-    lines.append(f"{indent}    return False")
+    whole()
 
 
 _SCALARS = frozenset({type(None), bool, float})
 
 
-def _clean(value: Any) -> bool:
-    """Is all of `value` plain (JSON-like data within CEL's int64, no lone surrogate)?"""
+def plain_longest(value: Any) -> int:
+    """NOT_PLAIN unless all of `value` is plain (JSON-like data within CEL's int64, no lone
+    surrogate); else the length of its longest list or map (limits.longest_collection)."""
+    longest = 0
     pending = [value]
     while pending:
         node = pending.pop()
@@ -1256,20 +1304,24 @@ def _clean(value: Any) -> bool:
             continue
         if kind is str:
             if not (node.isascii() or _encodes(node)):
-                return False
+                return NOT_PLAIN
         elif kind is int:
             if not INT_MIN <= node <= INT_MAX:  # beyond int64: CEL makes it a uint or an error
-                return False
+                return NOT_PLAIN
         elif kind is dict:
             for key in node:
                 if type(key) is not str or not (key.isascii() or _encodes(key)):
-                    return False
+                    return NOT_PLAIN
+            if len(node) > longest:
+                longest = len(node)
             pending.extend(node.values())
         elif kind is list:
+            if len(node) > longest:
+                longest = len(node)
             pending.extend(node)
         else:
-            return False
-    return True
+            return NOT_PLAIN
+    return longest
 
 
 def _encodes(text: str) -> bool:

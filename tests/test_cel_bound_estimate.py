@@ -1,0 +1,107 @@
+"""The value checkers' bound of the longest collection, which spares the fast path pruning a request
+only to measure the comprehension bound (to_python.checker, rules._RequestValues.within_bound).
+
+The fast path skips the exact measure when the checkers' figure, raised to the nesting depth, is
+within the bound; so that figure must never be below the exact one (what limits.longest_collection
+finds in the pruned values the real program converts), and the checkers must still tell plain values
+from others exactly as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import cel_fast_path_as, pod
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_cel_rules import decide
+from test_cel_to_python import KEYS, VALUES
+
+from webhook.policy.cel import rules
+from webhook.policy.cel.demand import FULL, KIND, NONE, Demand, Elements, Fields, prune
+from webhook.policy.cel.limits import longest_collection
+from webhook.policy.cel.to_python import NOT_PLAIN, checker, plain_longest
+
+
+def _fields(pairs: dict[str, Demand]) -> Fields:
+    return Fields(tuple(sorted(pairs.items())))
+
+
+DEMANDS = st.recursive(
+    st.sampled_from([FULL, KIND, NONE]),
+    lambda inner: st.one_of(
+        st.builds(Elements, inner),
+        st.dictionaries(KEYS, inner, min_size=1, max_size=3).map(_fields),
+    ),
+    max_leaves=6,
+)
+# Values with longer collections than test_cel_to_python's, and tuples (not plain: CEL refuses them).
+WIDE = st.recursive(
+    VALUES,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=8),
+        st.dictionaries(KEYS, inner, max_size=7),
+        st.tuples(inner),
+    ),
+    max_leaves=15,
+)
+# Mostly maps at the top, as variables are (so that field demands meet their keys).
+TOP = st.one_of(st.dictionaries(KEYS, WIDE, max_size=7), WIDE)
+
+
+@settings(max_examples=200)
+@given(demand=DEMANDS, value=TOP)
+def test_the_checker_bounds_the_longest_pruned_collection(demand: Demand, value: Any) -> None:
+    check = checker(demand)
+    if check is None:  # nothing observed: pruned to null
+        assert prune(value, demand) is None
+        return
+    pruned = prune(value, demand)
+    found = check(value)
+    # Plain exactly when what the real program converts is plain (as before the bound was added)...
+    assert (found == NOT_PLAIN) == (plain_longest(pruned) == NOT_PLAIN)
+    if found != NOT_PLAIN:
+        # ...and never below the exact figure: skipping the exact measure is then safe.
+        assert found >= longest_collection(pruned)
+
+
+NESTED = """\
+- name: r
+  validations:
+    - expression: "object.spec.containers.all(a, object.spec.containers.all(b, a.name != b.name || a == b))"
+"""
+
+
+def test_a_long_collection_the_rule_does_not_observe_costs_no_exact_measure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    measured = []
+    exact = rules.Compiled.check_bound
+    monkeypatch.setattr(rules.Compiled, "check_bound", lambda *a: measured.append(1) or exact(*a))
+    noisy = pod()
+    noisy["metadata"]["annotations"] = {str(i): "x" for i in range(5000)}  # never observed
+    with cel_fast_path_as(True):
+        assert decide(NESTED, noisy).allowed
+    assert measured == []  # the checker's bound (2 containers) sufficed
+    # Many containers: the bound cannot rule it out, so it is measured (exactly, on pruned values).
+    noisy["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(200)]
+    with cel_fast_path_as(True):
+        assert decide(NESTED, noisy).allowed
+    assert measured == []  # 200 ** 2 is within the bound
+    noisy["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(1001)]
+    with cel_fast_path_as(True):
+        assert not decide(NESTED, noisy).allowed
+    assert measured != []
+
+
+def test_a_long_observed_collection_is_refused_as_without_the_fast_path() -> None:
+    wide = pod()
+    wide["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(1001)]
+    with cel_fast_path_as(True):
+        fast = decide(NESTED, wide)
+    with cel_fast_path_as(False):
+        real = decide(NESTED, wide)
+    assert not fast.allowed
+    assert [v.message for v in fast.violations] == [v.message for v in real.violations]
+    assert "nests 2 comprehensions over lists of up to 1001 items" in fast.violations[0].message
