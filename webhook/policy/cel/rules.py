@@ -317,12 +317,13 @@ def prepare(request: Any, pod: PodView | None, params: Mapping[str, Any] | None,
 
 
 def compile_expression(
-    source: str, path: str, problem: Problem, *, combined: bool = False
+    source: str, path: str, problem: Problem, *, combined: bool = False, analyse: bool = True
 ) -> Compiled | None:
     """Compile one expression; report a problem at `path` (with the CEL position) and return None on error.
 
     `combined`: a rule's program joining its expressions, each already held to the length limit (a
-    policy with many validations, e.g. an exported Pod Security profile, may total more).
+    policy with many validations, e.g. an exported Pod Security profile, may total more); it is
+    analysed (demands, fast path, stale binds) unless `analyse` is false (the program alone is used).
     """
     if not combined and len(source) > MAX_EXPRESSION_LENGTH:
         problem(path, f"expression is {len(source):,} characters long; at most {MAX_EXPRESSION_LENGTH:,}")
@@ -336,7 +337,7 @@ def compile_expression(
     except RuntimeError as exc:
         problem(path, f"CEL compile error {_compile_message(str(exc))}")
         return None
-    if not combined:
+    if not combined or not analyse:
         return Compiled(source, program, depth)
     program_demands, fast, stale_binds = _analysed(program)
     return Compiled(source, program, depth, program_demands, fast, stale_binds)
@@ -403,14 +404,14 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         # CEL parser once each variable is bound around the expressions.
         problem(where, f"the rule does not compile as one program (variables bound around it): {message}")
 
-    def program(body: str) -> Compiled | None:
+    def program(body: str, analyse: bool = True) -> Compiled | None:
         compiled = None
         source = bind(body) if bind is not None else None
         if source is not None:
-            compiled = compile_expression(source, path, _ignore, combined=True)
+            compiled = compile_expression(source, path, _ignore, combined=True, analyse=analyse)
         if compiled is None:  # a reference the rewriting cannot follow: bind the `variables` map instead
             source = _with_variables(rule, body)
-            compiled = compile_expression(source, path, combined_problem, combined=True)
+            compiled = compile_expression(source, path, combined_problem, combined=True, analyse=analyse)
         if compiled is None:
             return None
         return replace(compiled, depth=max(piece.depth for piece in pieces))
@@ -424,8 +425,9 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     if main is not None and main.stale_binds and len(rule.validations) + bool(conditions) > 1:
         # Joined, a validation's `cel.bind` could read what an earlier one's comprehension left in
         # cel-expr-python (stale_bind.py): the runtime runs each alone; the fast path stays joined.
-        parts = [program(f"[dyn({v.expression})]") for v in rule.validations]
-        joined_conditions = program(conditions) if conditions else None
+        # (Only their programs are used: the joined program's analysis holds for them.)
+        parts = [program(f"[dyn({v.expression})]", analyse=False) for v in rule.validations]
+        joined_conditions = program(conditions, analyse=False) if conditions else None
         if all(parts) and (joined_conditions is not None or not conditions):
             runtime = [p.program for p in parts if p is not None]
             main = replace(
