@@ -433,6 +433,8 @@ def _is_global_unicast(value: Any) -> bool:
 
 # The variables every admission expression may use, as in ValidatingAdmissionPolicy.
 ADMISSION_VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables")
+# The identifiers rule variables are bound to with `cel.bind` (rules.variable_binder).
+BOUND_PREFIX = "pg__var_"
 
 
 @functools.lru_cache(maxsize=1)

@@ -32,7 +32,7 @@ from ..podspec import PodView
 from ..result import Finding
 from .ast import UnknownSyntax, checked_expression
 from .demand import FULL, Demand, Fields, demands, join, prune, pruner
-from .library import ADMISSION_VARIABLES, admission_env
+from .library import ADMISSION_VARIABLES, BOUND_PREFIX, admission_env
 from .limits import (
     MAX_COMPREHENSION_DEPTH,
     MAX_EXPRESSION_LENGTH,
@@ -466,9 +466,6 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
 
 def _ignore(path: str, message: str) -> None:
     pass
-
-
-BOUND_PREFIX = "pg__var_"  # the identifiers rule variables are bound to (see variable_binder)
 
 
 def variable_binder(rule: ExpressionRule) -> Callable[[str], str | None] | None:

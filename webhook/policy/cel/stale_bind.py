@@ -41,7 +41,7 @@ from .ast import (
     children,
     mentions,
 )
-from .library import admission_env
+from .library import BOUND_PREFIX, admission_env
 
 _BIND_ITER_VAR = "#unused"  # what the `cel.bind` macro names its iteration variable
 
@@ -105,8 +105,6 @@ def may_share_a_slot(root: Expr) -> list[StaleBind]:
 
 
 def _ours(name: str) -> bool:
-    from .rules import BOUND_PREFIX  # rules imports this module
-
     return name.startswith(BOUND_PREFIX) or name == "variables"
 
 

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from ..document import ExpressionRule
 from ..loader import Problem, policy_files
 from ..yamlio import load_documents
-from .library import admission_env
-from .rules import BOUND_PREFIX, variable_binder
+from .library import BOUND_PREFIX, admission_env
+from .rules import variable_binder
 from .stale_bind import StaleBind, program_hazards
 
 WORKAROUND = (
