@@ -62,6 +62,13 @@ SHAPES = [
     "object.m[object.a]",
     "object.l[0]",
     "object.l[-1]",
+    # reused within a block: m["k"] as m.k, "k" in m, l[i], matches()
+    "'k' in object.m && object.m['k'] == object.m.k && 'k' in object.m",
+    "object.l[1] == object.l[1] && [object.a, object.b][1] == object.b",
+    "object.m[object.a] == object.m[object.a]",
+    "object.l.all(x, 'k' in x && x['k'] == x['k'] && x[0] == x[0])",
+    "object.a.matches('^a') == object.a.matches('^a') && (object.a.matches('^a') || object.b.matches('^a'))",
+    "object.l.map(x, [x, 'k' in x ? x['k'] : 0])[0][1]",
     "object.a ? object.b : object.c",
     "object.a && object.b",
     "object.a || object.b",

@@ -824,7 +824,12 @@ class _Emitter:
             key = f"index:{container}:{index}"
             if (known := self.reused(key, container, index)) is not None:
                 return known
-            return self.remember(key, self.assign(f"_index({container}, {index})"), container, index)
+            code = f"_index({container}, {index})"
+            position = args[1].value if isinstance(args[1], Const) and not args[1].unsigned else None
+            if type(position) is int and position >= 0:  # `l[0]`: in place on a list long enough
+                in_place = f"type({container}) is list and len({container}) > {position}"
+                code = f"{container}[{position}] if {in_place} else {code}"
+            return self.remember(key, self.assign(code), container, index)
         if function == "_+_" and node.target is None and len(args) == 2:
             left, right = self.expr(args[0]), self.expr(args[1])
             if self.is_string(left) or self.is_string(right):  # a string concatenation

@@ -29,10 +29,6 @@ from ...quantity import parse_quantity
 from . import Translation, Untranslatable, translator
 from ._cel import POD, list_at, present
 
-CONTAINERS = {
-    "name": "resourceContainers",
-    "expression": " + ".join(list_at(f"{POD}.{field}") for field in ("initContainers", "containers")),
-}
 _POD_RESOURCES = f"{POD}.resources"
 POD_REQUESTED, POD_LIMITED = (
     {
@@ -52,10 +48,13 @@ MAX_INT64 = 2**63 - 1
 # Nesting: podgate's CEL runtime parses at most 32 levels, and binds each variable of a policy as one more.
 MAX_RATIO_BITS = 12
 
-# The container's requests and limits, {} when absent or null.
-_REQUESTS, _LIMITS = (
-    f"({present(path)} ? {path} : {{}})" for path in ("c.resources.requests", "c.resources.limits")
+# Per init and app container, its requests and limits ({} when absent or null), read once for all
+# the validations. One variable: each is one more nesting level, and the ratio products need them.
+_CONTAINERS = " + ".join(list_at(f"{POD}.{field}") for field in ("initContainers", "containers"))
+_RESOURCES = ", ".join(
+    f"{present(path)} ? {path} : {{}}" for path in ("c.resources.requests", "c.resources.limits")
 )
+CONTAINER_RESOURCES = {"name": "containerResources", "expression": f"({_CONTAINERS}).map(c, [{_RESOURCES}])"}
 
 
 def valid(value: str) -> str:
@@ -100,7 +99,8 @@ def _all_valid(resources: str) -> str:
 
 
 def _per_container(body: str) -> str:
-    return f"variables.resourceContainers.all(c, cel.bind(rq, {_REQUESTS}, cel.bind(lm, {_LIMITS}, {body})))"
+    """CEL: `body` holds for every container, with its requests `rq` and limits `lm`."""
+    return f"variables.containerResources.all(r, cel.bind(rq, r[0], cel.bind(lm, r[1], {body})))"
 
 
 @translator("resource-limits")
@@ -168,7 +168,7 @@ def translate(params: Params) -> Translation:
                 f" resources.requests.{resource}",
             }
         )
-    return Translation(variables=[CONTAINERS, POD_REQUESTED, POD_LIMITED], validations=validations)
+    return Translation(variables=[CONTAINER_RESOURCES, POD_REQUESTED, POD_LIMITED], validations=validations)
 
 
 def _bounds(bounds: Bounds) -> dict[str, tuple[str, str | int | float]]:
