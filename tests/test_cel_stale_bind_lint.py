@@ -8,32 +8,28 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import POLICIES, cel_fast_path_as, pod
+from test_cel_rules import policy
 from test_vap_export import RESULT
 
 from webhook.cli import main
 from webhook.policy import Request, evaluate, load_policy_text
 from webhook.policy.cel.stale_bind_lint import stale_bind_warnings
 
-POLICY = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: cel}
-spec:
-  description: d
-  remediation: r
-  rules:
-    - name: r
-      variables:
-        - {name: first, expression: "object.spec.containers.exists(c, c.name == 'app')"}
-        - {name: seven, expression: "7"}
-      validations:
-        - expression: "cel.bind(n, 7, n == 7) && object.spec.containers.all(c, c.name != '')"
-          message: the bind comes first, the comprehension after; fine
-        - expression: "[object.spec.containers.all(c, c.name == 'app'), cel.bind(n, 7, n == 7)].all(b, b)"
-          message: a sibling bind after an all()
-        - expression: "variables.first || variables.seven == 7"
-          messageExpression: "cel.bind(n, 'x', [object.spec.containers.all(c, c.name == 'app'), n]).join(',')"
+POLICY = policy(
+    """\
+- name: r
+  variables:
+    - {name: first, expression: "object.spec.containers.exists(c, c.name == 'app')"}
+    - {name: seven, expression: "7"}
+  validations:
+    - expression: "cel.bind(n, 7, n == 7) && object.spec.containers.all(c, c.name != '')"
+      message: the bind comes first, the comprehension after; fine
+    - expression: "[object.spec.containers.all(c, c.name == 'app'), cel.bind(n, 7, n == 7)].all(b, b)"
+      message: a sibling bind after an all()
+    - expression: "variables.first || variables.seven == 7"
+      messageExpression: "cel.bind(n, 'x', [object.spec.containers.all(c, c.name == 'app'), n]).join(',')"
 """
+)
 
 
 def test_the_hazardous_expressions_are_named_with_the_workaround(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import cel_fast_path_as, pod
+from test_cel_rules import policy
 from test_cel_to_python import agree, fast_program
 
 from webhook.inputs import Request
@@ -113,20 +114,15 @@ def test_count_is_order_free_only_for_filter_and_map_shapes() -> None:
     assert not _count_is_order_free(comprehension("[object.m.all(k, k != '')].size()").elements[0])
 
 
-RULE = """\
-apiVersion: podgate.io/v1alpha1
-kind: Policy
-metadata: {name: cel}
-spec:
-  description: d
-  remediation: r
-  rules:
-    - name: cpu-at-most-2
-      validations:
-        - expression: >-
-            object.spec.containers.all(c, !has(c.resources.limits.cpu)
-            || quantity(string(c.resources.limits.cpu)).compareTo(quantity('2')) <= 0)
+RULE = policy(
+    """\
+- name: cpu-at-most-2
+  validations:
+    - expression: >-
+        object.spec.containers.all(c, !has(c.resources.limits.cpu)
+        || quantity(string(c.resources.limits.cpu)).compareTo(quantity('2')) <= 0)
 """
+)
 
 
 @pytest.mark.parametrize("cpu", ["1", "2", "2001m", "3", 1, 3, "not-a-quantity", True])

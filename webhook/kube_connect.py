@@ -5,9 +5,10 @@
 2. `$KUBECONFIG` (paths joined by `:`, missing ones skipped) or `~/.kube/config`, when one of them exists.
 3. In-cluster: the pod's service account (`KUBERNETES_SERVICE_HOST`/`_PORT`, its token and CA).
 
-`in_cluster=True` (`podgate audit --in-cluster`) asks for the service account alone. The default
-namespace is the kubeconfig context's, or the service account's (`<dir>/namespace`), else "default",
-as kubectl does. `podgate serve` asks for the service account first, then the rest
+`in_cluster=True` (`podgate audit --in-cluster`) asks for the service account alone;
+`in_cluster_fallback=False` for 1 and 2 alone. The default namespace is the kubeconfig context's, or the
+service account's (`<dir>/namespace`), else "default", as kubectl does. `podgate serve` asks for the
+service account first, then for a kubeconfig without the fall-back, so each is tried once
 (`namespaces.api_client`): a webhook runs in its pod, as docs/webhook.md says.
 """
 
@@ -36,10 +37,15 @@ def api_client(
     kubeconfig: str | None = None,
     context: str | None = None,
     in_cluster: bool = False,
+    in_cluster_fallback: bool = True,
     service_account_dir: Path | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Connection:
-    """The client and default namespace, from the first configuration that applies (module docstring)."""
+    """The client and default namespace, from the first configuration that applies (module docstring).
+
+    `in_cluster_fallback=False`: without a kubeconfig, fail rather than try the service account (for a
+    caller that tried it already).
+    """
     service_account_dir = service_account_dir or SERVICE_ACCOUNT_DIR
     if in_cluster:
         if kubeconfig or context:
@@ -50,10 +56,12 @@ def api_client(
     paths = environ.get("KUBECONFIG") or str(Path(environ.get("HOME") or Path.home(), ".kube", "config"))
     if context or any(p and Path(p).expanduser().is_file() for p in paths.split(os.pathsep)):
         return _from_kubeconfig(paths, context)
+    where = f"$KUBECONFIG ({paths})" if environ.get("KUBECONFIG") else paths
+    if not in_cluster_fallback:
+        raise KubeConfigError(f"no kubeconfig ({where}: no such file)")
     try:
         return _in_cluster(service_account_dir, environ)
     except KubeConfigError as exc:
-        where = f"$KUBECONFIG ({paths})" if environ.get("KUBECONFIG") else paths
         raise KubeConfigError(f"no kubeconfig ({where}: no such file) and {exc}") from None
 
 

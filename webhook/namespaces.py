@@ -100,10 +100,11 @@ def api_client(kube_api: str = "") -> Any | None:
         return client.ApiClient(configuration)
     try:
         return connect(in_cluster=True).api_client
-    except KubeConfigError:
-        pass  # not in a pod: a webhook run by hand, with the operator's kubeconfig
-    try:
-        return connect().api_client
     except KubeConfigError as exc:
-        log.info("no cluster configuration: %s", exc)  # the caller says what goes without
+        not_in_a_pod = str(exc)  # a webhook run by hand, with the operator's kubeconfig
+    try:
+        return connect(in_cluster_fallback=False).api_client  # the service account was just tried
+    except KubeConfigError as exc:
+        # the caller says what goes without
+        log.info("no cluster configuration: %s and %s", exc, not_in_a_pod)
         return None

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..policy import PolicySet, Request, Status, evaluate
 from ..policy.podspec import POD_KINDS
 from ..policy.result import Action, Violation
 from .split import DeferredItem, SplitUnsound
-from .stream import Located
+from .stream import Located, SourceDigest, read_sources
 
 SEVERITY: Mapping[Action, int] = {"Deny": 3, "Warn": 2, "Audit": 1}
 
@@ -475,6 +475,33 @@ def audit(
         notes=tuple(notes),
         compare=old_policies is not None,
     )
+
+
+def audit_paths(
+    paths: Sequence[str],
+    policies: PolicySet,
+    *,
+    old_policies: PolicySet | None = None,
+    jobs: int = 1,
+    digests: list[SourceDigest] | None = None,
+    stdin: BinaryIO | None = None,
+) -> AuditResult:
+    """`audit` of the objects in files and directories ("-" is stdin), read as they are judged.
+
+    With workers, a YAML List's items are cut apart here and parsed there (see split.py). Should a piece
+    not parse alone (`SplitUnsound`), the sources are read again serially, so the result, or the error,
+    is exactly the serial one. Stdin cannot be read twice: with "-" among the paths nothing is cut.
+    `digests` gets one SourceDigest per source, of the reading the result comes from.
+    """
+    start = len(digests) if digests is not None else 0
+    try:
+        objects = read_sources(paths, stdin=stdin, digests=digests, split=jobs > 1 and "-" not in paths)
+        return audit(objects, policies, old_policies=old_policies, jobs=jobs)
+    except SplitUnsound:
+        if digests is not None:
+            del digests[start:]  # those of the reading given up
+        objects = read_sources(paths, stdin=stdin, digests=digests)
+        return audit(objects, policies, old_policies=old_policies, jobs=jobs)
 
 
 def _top_owner(uid: str, owners_of: Mapping[str, str], seen: Mapping[str, Any]) -> str | None:

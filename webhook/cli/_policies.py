@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from ..policy import PolicySet
+    from ..policy import PolicyLoadError, PolicySet
 
 
 def shipped_policies() -> Path:
@@ -30,5 +30,10 @@ def load_policy_set(paths: Sequence[str] | None, *, failure: str = "cannot load 
     try:
         return load_policies(*chosen)
     except PolicyLoadError as exc:
-        lines = "\n".join(f"  {problem}" for problem in exc.problems)
-        raise UsageError(f"{failure}:\n{lines}") from None
+        raise load_failure(exc, failure) from None
+
+
+def load_failure(exc: PolicyLoadError, failure: str) -> UsageError:
+    """The usage error for a policy set that does not load: `failure`, then every problem on a line."""
+    lines = "\n".join(f"  {problem}" for problem in exc.problems)
+    return UsageError(f"{failure}:\n{lines}")

@@ -144,9 +144,8 @@ def _audit_once(args: argparse.Namespace, policies: Any, old: Any, signing_key: 
     from ..audit.evidence import policy_set_evidence, source_evidence, utc
     from ..audit.formats.context import ReportContext
     from ..audit.parallel import AuditWorkerError, default_jobs
-    from ..audit.run import audit
-    from ..audit.split import SplitUnsound
-    from ..audit.stream import SourceDigest, read_sources
+    from ..audit.run import audit, audit_paths
+    from ..audit.stream import SourceDigest
     from ..inputs import InputError
 
     evidence: dict[str, Any] = {"policySet": policy_set_evidence(policies)}
@@ -175,13 +174,7 @@ def _audit_once(args: argparse.Namespace, policies: Any, old: Any, signing_key: 
                 raise UsageError(str(exc)) from None
             evidence["inputs"] = {"cluster": listing.evidence()}
         else:
-            try:  # with workers, a YAML List's items are parsed there (see audit/split.py)
-                objects = read_sources(args.paths, digests=digests, split=jobs > 1)
-                result = audit(objects, policies, old_policies=old, jobs=jobs)
-            except SplitUnsound:  # a piece did not parse alone: read serially, for the exact result
-                digests.clear()
-                objects = read_sources(args.paths, digests=digests)
-                result = audit(objects, policies, old_policies=old, jobs=jobs)
+            result = audit_paths(args.paths, policies, old_policies=old, jobs=jobs, digests=digests)
             evidence["inputs"] = source_evidence(digests)
     except (InputError, AuditWorkerError) as exc:
         raise UsageError(str(exc)) from None

@@ -34,21 +34,28 @@ def run(args: argparse.Namespace) -> int:
         GenerationError,
         drift,
         generated_files,
+        load_policy_dir,
         render,
         webhook_configurations,
     )
+    from ..policy import PolicyLoadError
     from ..policy.yamlio import YamlError
-    from ._policies import load_policy_set
+    from ._policies import load_failure
 
     policy_dir, manifests = Path(args.policies), Path(args.manifests)
     if not policy_dir.is_dir():
         raise UsageError(f"{policy_dir}: not a directory of policies")
-    policies = load_policy_set([str(policy_dir)], failure="the policy set does not load, nothing generated")
+    try:
+        policies, texts = load_policy_dir(policy_dir)  # each file read once, for the set and the ConfigMaps
+    except PolicyLoadError as exc:
+        raise load_failure(exc, "the policy set does not load, nothing generated") from None
+    except GenerationError as exc:
+        raise UsageError(str(exc)) from None
     try:
         if args.stdout:
             sys.stdout.write(render(webhook_configurations(policies)))
             return ExitCode.OK
-        files = generated_files(policies, policy_dir)
+        files = generated_files(policies, texts)
     except (GenerationError, YamlError) as exc:
         raise UsageError(str(exc)) from None
     if not (manifests / "base").is_dir():

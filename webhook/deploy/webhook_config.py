@@ -21,10 +21,10 @@ from typing import Any, Final
 import yaml
 
 from ..policy.checks.forensic_hold import HOLD_LABEL, HOLD_VALUE
-from ..policy.loader import policy_files
+from ..policy.loader import PolicyLoadError, Problem, load_policy_files, policy_files
 from ..policy.model import Policy, PolicySet
 from ..policy.podspec import EPHEMERAL_CONTAINERS, KIND_RESOURCES
-from ..policy.yamlio import load_documents_text
+from ..policy.yamlio import YamlError, load_documents_text, read_text
 from . import names
 
 _OPERATION_ORDER: Final = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -256,15 +256,35 @@ def dry_run_text(text: str, source: str) -> str:
     return yaml.dump_all(documents, Dumper=_BlockDumper, sort_keys=False, width=110)
 
 
-def policy_texts(policy_dir: Path) -> dict[str, tuple[Path, str]]:
-    """Every policy file under `policy_dir` by its ConfigMap key: (file, text), each file read once."""
-    texts: dict[str, tuple[Path, str]] = {}
+PolicyTexts = dict[str, tuple[Path, str]]  # ConfigMap key -> (policy file, its text)
+
+
+def policy_texts(policy_dir: Path) -> PolicyTexts:
+    """Every policy file under `policy_dir` by its ConfigMap key: (file, text), each file read once.
+
+    A file that cannot be read, or is not UTF-8, is a YamlError naming it."""
+    texts: PolicyTexts = {}
     for file in policy_files([policy_dir]):
         key = configmap_key(file.relative_to(policy_dir))
         if key in texts:
             raise GenerationError(f"{file}: two policy files map to the ConfigMap key {key!r}; rename one")
-        texts[key] = (file, file.read_text(encoding="utf-8"))
+        texts[key] = (file, read_text(file))
     return texts
+
+
+def load_policy_dir(policy_dir: Path) -> tuple[PolicySet, PolicyTexts]:
+    """The policy set under `policy_dir` and its files' texts, from one reading of each file.
+
+    The set is what `load_policies(policy_dir)` gives, and a set that does not load raises its
+    PolicyLoadError; two files with one ConfigMap key raise GenerationError.
+    """
+    try:
+        texts = policy_texts(policy_dir)
+    except YamlError as exc:
+        raise PolicyLoadError([Problem(exc.source, exc.document, "", exc.reason)]) from None
+    if not texts:
+        raise PolicyLoadError([Problem(str(policy_dir), None, "", "no policy files found")])
+    return load_policy_files((str(file), text) for file, text in texts.values()), texts
 
 
 def policies_configmap(
@@ -308,10 +328,10 @@ class GeneratedFile:
 
 
 def generated_files(
-    policies: PolicySet, policy_dir: Path, *, namespace: str = names.NAMESPACE
+    policies: PolicySet, texts: PolicyTexts, *, namespace: str = names.NAMESPACE
 ) -> list[GeneratedFile]:
-    """Every file `podgate webhook-config` owns under manifests/, with its content."""
-    texts = policy_texts(policy_dir)  # both ConfigMaps from one reading of the files
+    """Every file `podgate webhook-config` owns under manifests/, with its content; both ConfigMaps
+    from the texts the set was loaded from (`load_policy_dir`)."""
     return [
         GeneratedFile(
             Path("base/webhooks.yaml"), render(webhook_configurations(policies, namespace=namespace))

@@ -31,7 +31,7 @@ from .match import Exempter, Matcher
 from .model import AccessRule, Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
 from .vap.importer import SourceDocument, import_documents
-from .yamlio import YamlError, load_documents, load_documents_text
+from .yamlio import YamlError, load_documents_text, read_text
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = frozenset({"tests"})
@@ -90,25 +90,42 @@ def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
     foreign: list[SourceDocument] = []  # Kubernetes documents: ValidatingAdmissionPolicies and their kin
     for file in files:
         try:
-            documents = load_documents(file)
+            text = read_text(file)
         except YamlError as exc:
             problems.append(Problem(str(file), exc.document, "", exc.reason))
             continue
-        policies += _compile_documents(documents, str(file), problems, foreign)
+        policies += _compile_text(text, str(file), problems, foreign)
     policies += _compile_imported(foreign, problems)
     return _finish(policies, problems, tuple(str(f) for f in files))
 
 
+def load_policy_files(files: Iterable[tuple[str, str]]) -> PolicySet:
+    """Load policies from files already read, as (file, text): what `load_policies` gives for them."""
+    problems: list[Problem] = []
+    foreign: list[SourceDocument] = []
+    policies: list[Policy] = []
+    sources = []
+    for file, text in files:
+        sources.append(file)
+        policies += _compile_text(text, file, problems, foreign)
+    policies += _compile_imported(foreign, problems)
+    return _finish(policies, problems, tuple(sources))
+
+
 def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
     """Load policies from YAML text (tests, and suites that embed a policy)."""
+    return load_policy_files([(source, text)])
+
+
+def _compile_text(
+    text: str, source: str, problems: list[Problem], foreign: list[SourceDocument]
+) -> list[Policy]:
     try:
         documents = load_documents_text(text, source)
     except YamlError as exc:
-        raise PolicyLoadError([Problem(source, exc.document, "", exc.reason)]) from None
-    problems: list[Problem] = []
-    foreign: list[SourceDocument] = []
-    policies = _compile_documents(documents, source, problems, foreign)
-    return _finish(policies + _compile_imported(foreign, problems), problems, (source,))
+        problems.append(Problem(source, exc.document, "", exc.reason))
+        return []
+    return _compile_documents(documents, source, problems, foreign)
 
 
 def _compile_documents(

@@ -203,13 +203,17 @@ def load_documents_text(text: str, source: str) -> list[Any]:
 
 
 def load_documents(path: str | Path) -> list[Any]:
+    return load_documents_text(read_text(path), str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """A YAML file's text; a file that cannot be read, or is not UTF-8, is a YamlError naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(str(path), 0, f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise YamlError(str(path), 0, f"cannot read: {exc.strerror or exc}") from None
-    return load_documents_text(text, str(path))
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

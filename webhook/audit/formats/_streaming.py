@@ -28,15 +28,31 @@ def around(encoded: bytes) -> tuple[bytes, bytes]:
 def write_indented_list(out: IO[bytes], encoded: bytes, items: Iterable[bytes]) -> None:
     """Write `encoded` with its placeholder replaced by the list of `items` (each encoded at depth 0)."""
     before, after = around(encoded)
-    line = before[before.rfind(b"\n") + 1 :]
-    depth = len(line) - len(line.lstrip(b" "))
-    inner = b"\n" + b" " * (depth + 2)
-    out.write(before)
-    first = True
+    listing = IndentedList(out, before)
     for item in items:
-        out.write(b"[" + inner if first else b"," + inner)
+        listing.add(item)
+    listing.close(after)
+
+
+class IndentedList:
+    """`write_indented_list` a step at a time, for a document whose bytes after the list are known only
+    once every item is written (the JSON report's digest of its items)."""
+
+    def __init__(self, out: IO[bytes], before: bytes) -> None:
+        line = before[before.rfind(b"\n") + 1 :]
+        self._out = out
+        self._depth = len(line) - len(line.lstrip(b" "))
+        self._inner = b"\n" + b" " * (self._depth + 2)
+        self._first = True
+        out.write(before)
+
+    def add(self, item: bytes) -> None:
+        """One item, encoded at depth 0."""
+        self._out.write(b"[" + self._inner if self._first else b"," + self._inner)
         # JSON strings never hold a raw newline: every newline is indentation, shifted to the list's depth.
-        out.write(item.replace(b"\n", inner))
-        first = False
-    out.write(b"[]" if first else b"\n" + b" " * depth + b"]")
-    out.write(after)
+        self._out.write(item.replace(b"\n", self._inner))
+        self._first = False
+
+    def close(self, after: bytes) -> None:
+        self._out.write(b"[]" if self._first else b"\n" + b" " * self._depth + b"]")
+        self._out.write(after)

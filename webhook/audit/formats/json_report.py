@@ -17,7 +17,7 @@ import orjson
 
 from ... import __version__
 from ..run import SEVERITY, AuditResult
-from ._streaming import PLACEHOLDER, around, write_indented_list
+from ._streaming import PLACEHOLDER, IndentedList, around
 from .context import ReportContext
 
 
@@ -73,15 +73,19 @@ def summary(result: AuditResult) -> dict[str, Any]:
 
 
 def write(context: ReportContext, out: IO[bytes]) -> None:
-    """Write the sealed report to `out`, one result at a time."""
+    """Write the sealed report to `out`, one result at a time.
+
+    Each result's dict is built once and encoded twice: canonically for the digest (and signature), with
+    a two-space indent for the output. The `integrity` block comes after `results` in the document, so
+    everything before the results is written at once and the rest once the digest is known.
+    """
     from ..evidence import INTEGRITY, integrity_block
 
     head = document(context, results=False)
-    results = _ordered(context.result)
     shared: dict[int, dict[str, Any]] = {}  # one dict per distinct (interned) finding
 
-    # 1. The digest (and signature) over the canonical form: sorted keys, no spaces.
-    before, after = around(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
+    # The digest (and signature) cover the canonical form: sorted keys, no spaces, no `integrity`.
+    canonical_before, canonical_after = around(orjson.dumps(head, option=orjson.OPT_SORT_KEYS))
     digest = hashlib.sha256()
     signed: list[bytes] | None = [] if context.extra.get("signing_key") is not None else None
 
@@ -90,20 +94,23 @@ def write(context: ReportContext, out: IO[bytes]) -> None:
         if signed is not None:
             signed.append(chunk)
 
-    feed(before + b"[")
-    for i, r in enumerate(results):
+    # The report as people read it: two-space indent. `integrity` holds its place in the key order
+    # (after `results`, so the bytes before them do not depend on it) until it is known.
+    head[INTEGRITY] = None
+    pretty_before, _ = around(orjson.dumps(head, option=orjson.OPT_INDENT_2))
+    listing = IndentedList(out, pretty_before)
+    feed(canonical_before + b"[")
+    for i, r in enumerate(_ordered(context.result)):
+        data = r.as_dict(shared)
         if i:
             feed(b",")
-        feed(orjson.dumps(r.as_dict(shared), option=orjson.OPT_SORT_KEYS))
-    feed(b"]" + after)
+        feed(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+        listing.add(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    feed(b"]" + canonical_after)
     head[INTEGRITY] = integrity_block(
         digest.hexdigest(), b"".join(signed) if signed is not None else None, context.extra.get("signing_key")
     )
-    signed = None
-
-    # 2. The report as people read it: two-space indent.
-    pretty = (orjson.dumps(r.as_dict(shared), option=orjson.OPT_INDENT_2) for r in results)
-    write_indented_list(out, orjson.dumps(head, option=orjson.OPT_INDENT_2), pretty)
+    listing.close(around(orjson.dumps(head, option=orjson.OPT_INDENT_2))[1])
     out.write(b"\n")
 
 
