@@ -21,7 +21,7 @@ from test_cel_to_python import KEYS, VALUES
 from webhook.policy.cel import rules
 from webhook.policy.cel.demand import FULL, KIND, NONE, Demand, Elements, Fields, prune
 from webhook.policy.cel.limits import longest_collection
-from webhook.policy.cel.to_python import NOT_PLAIN, checker, plain_longest
+from webhook.policy.cel.to_python import NOT_PLAIN, UNMEASURED, checker, plain_longest
 
 
 def _fields(pairs: dict[str, Demand]) -> Fields:
@@ -53,14 +53,15 @@ TOP = st.one_of(st.dictionaries(KEYS, WIDE, max_size=7), WIDE)
 @settings(max_examples=200)
 @given(demand=DEMANDS, value=TOP)
 def test_the_checker_bounds_the_longest_pruned_collection(demand: Demand, value: Any) -> None:
-    check = checker(demand)
-    if check is None:  # nothing observed: pruned to null
-        assert prune(value, demand) is None
+    check, measuring = checker(demand), checker(demand, measure=True)
+    if check is None or measuring is None:  # nothing observed: pruned to null
+        assert check is None and measuring is None and prune(value, demand) is None
         return
     pruned = prune(value, demand)
-    found = check(value)
-    # Plain exactly when what the real program converts is plain (as before the bound was added)...
+    found = measuring(value)
+    # Plain exactly when what the real program converts is plain, measuring or not...
     assert (found == NOT_PLAIN) == (plain_longest(pruned) == NOT_PLAIN)
+    assert check(value) == (NOT_PLAIN if found == NOT_PLAIN else UNMEASURED)
     if found != NOT_PLAIN:
         # ...and never below the exact figure: skipping the exact measure is then safe.
         assert found >= longest_collection(pruned)
@@ -105,3 +106,28 @@ def test_a_long_observed_collection_is_refused_as_without_the_fast_path() -> Non
     assert not fast.allowed
     assert [v.message for v in fast.violations] == [v.message for v in real.violations]
     assert "nests 2 comprehensions over lists of up to 1001 items" in fast.violations[0].message
+
+
+def test_a_rule_that_needs_no_bound_does_not_spare_one_that_does() -> None:
+    # The same parts observed (one Need), checked first by a rule nesting no comprehensions: its
+    # plain-data verdict measures nothing, so the nested rule measures its own.
+    both = """\
+    - name: flat
+      validations:
+        - expression: "object.spec.containers.all(a, a.name != '')"
+    - name: nested
+      validations:
+        - expression: "object.spec.containers.all(a, object.spec.containers.all(b, a.name != '' || b.name != ''))"
+    """
+    wide = pod()
+    wide["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(1001)]
+    with cel_fast_path_as(True):
+        fast = decide(both, wide)
+    with cel_fast_path_as(False):
+        real = decide(both, wide)
+    assert [v.message for v in fast.violations] == [v.message for v in real.violations]
+    assert len(fast.violations) == 1
+    assert "nests 2 comprehensions over lists of up to 1001 items" in fast.violations[0].message
+    wide["spec"]["containers"] = wide["spec"]["containers"][:3]
+    with cel_fast_path_as(True):
+        assert decide(both, wide).allowed

@@ -284,7 +284,7 @@ def test_the_corners_it_answers() -> None:
 
 
 def test_values_cel_cannot_carry_are_left_to_cel() -> None:
-    check = checker(FULL)
+    check = checker(FULL, measure=True)
     assert check is not None
     assert check({"a": [1, {"b": "é", "c": -(2**63)}], "d": None, "e": 1.5}) == 3  # the longest: the top
     for bad in (2**63, -(2**63) - 1, "\ud800", (1,), {1: 2}, {"\ud800": 1}, b"x", {"a": [{"b": 2**70}]}):

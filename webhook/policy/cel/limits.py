@@ -92,6 +92,8 @@ def longest_collection(value: Any, limit: int = 1_000_000) -> int:
         node = pending.pop()
         seen += 1
         kind = type(node)  # exact types first: an ABC isinstance on every node is slow
+        if kind in _SCALARS:
+            continue
         if kind is dict or (kind is not list and isinstance(node, Mapping)):
             longest = max(longest, len(node))
             pending.extend(node.values())
@@ -99,3 +101,6 @@ def longest_collection(value: Any, limit: int = 1_000_000) -> int:
             longest = max(longest, len(node))
             pending.extend(node)
     return longest
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -43,7 +43,7 @@ from .limits import (
     longest_collection,
 )
 from .stale_bind import SeparatePrograms, may_share_a_slot
-from .to_python import NOT_PLAIN, FastProgram, checker, compile_fast
+from .to_python import NOT_PLAIN, UNMEASURED, FastProgram, checker, compile_fast
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
 # Evaluate programs with their Python fast path (to_python.py) where they have one. A switch for
@@ -160,7 +160,15 @@ class Need:
     Interned (see `need`): rules that observe the same share one activation per request.
     """
 
-    __slots__ = ("__weakref__", "checkers", "demands", "pruners", "request_checked", "request_shape")
+    __slots__ = (
+        "__weakref__",
+        "checkers",
+        "demands",
+        "measuring_checkers",
+        "pruners",
+        "request_checked",
+        "request_shape",
+    )
 
     def __init__(self, demands: Demands) -> None:
         self.demands = demands
@@ -173,10 +181,15 @@ class Need:
             name in _SCALAR_FIELDS or (name == "kind" and parts is not None and parts <= _KIND_ALONE)
             for name, parts in shape
         )
-        self.checkers = tuple(
-            (name, check)
-            for name, demand in demands
-            if (check := checker(demand)) and not (name == "request" and self.request_checked)
+        # Per variable, its value check; the measuring ones also bound its longest collection.
+        self.checkers, self.measuring_checkers = (
+            tuple(
+                (name, check)
+                for name, demand in demands
+                if (check := checker(demand, measure=measure))
+                and not (name == "request" and self.request_checked)
+            )
+            for measure in (False, True)
         )
 
 
@@ -245,33 +258,37 @@ class _RequestValues:
         return seen
 
     def fast_values(
-        self, rule_need: Need, params: Mapping[str, Any] | None, key: Any
+        self, rule_need: Need, params: Mapping[str, Any] | None, key: Any, measure: bool
     ) -> dict[str, Any] | None:
         """The variables the fast path of `rule_need`'s programs reads (see `seen_by`), or None
         unless the parts they observe are plain data it reads as CEL does (to_python.checker).
-        Kept under `key`: rules observing the same parts check them once per request."""
+        Kept under `key`: rules observing the same parts check them once per request. `measure`:
+        also bound the longest collection they can iterate (see `within_bound`)."""
         seen = self.seen_by(rule_need)
         longest = 0
         if seen is not None:
-            if rule_need.request_checked:  # (scalar fields: no checker walked it)
-                longest = longest_collection(seen["request"])
-            for name, check in rule_need.checkers:
+            if measure and rule_need.request_checked:  # scalar fields and `kind` (a map of one)
+                longest = len(seen["request"])
+            for name, check in rule_need.measuring_checkers if measure else rule_need.checkers:
                 found = check(
                     params if name == "params" else seen[name] if name in seen else self.value(name)
                 )
                 if found == NOT_PLAIN:
                     seen = None
                     break
-                longest = max(longest, found)
+                if found > longest:
+                    longest = found
         self.plain[key] = seen
-        self.longest[key] = longest
+        if measure:
+            self.longest[key] = longest
         return seen
 
     def within_bound(self, compiled: Compiled, key: Any) -> bool:
         """Whether `compiled`'s comprehension bound surely holds on the values of `key` (seen by
         `fast_values`): the upper bound its checkers measured, raised to the nesting depth, is
         within it. Otherwise the bound is measured exactly, on the pruned values."""
-        return bool(self.longest[key] ** compiled.depth <= MAX_ITERATIONS)
+        longest = self.longest.get(key, UNMEASURED)  # (a rule that does not measure: never)
+        return bool(longest**compiled.depth <= MAX_ITERATIONS)
 
     def observed(self, name: str, rule_need: Need) -> Any:
         """One variable as `rule_need`'s programs see it (see `seen_by`)."""
@@ -559,10 +576,16 @@ class _RuleEvaluator:
     # Rules with params (an imported binding's params object) share the plain-data verdict only
     # with rules of the same params (held here, so its id cannot be reused).
     plain_key: Any = field(init=False)
+    measure: bool = field(init=False)
     fast: FastProgram | None = field(init=False)  # the program's fast path, at hand
 
     def __post_init__(self) -> None:
-        key = self.need if self.params is None else (self.need, id(self.params))
+        # (programs nesting comprehensions measure the collections they may iterate: see within_bound)
+        programs = [self.program, *(v.message_program for v in self.validations if v.message_program)]
+        measure = max(p.depth for p in programs) >= 2
+        object.__setattr__(self, "measure", measure)
+        # (the Need alone where it can be: a tuple's hash is computed on every lookup)
+        key = self.need if self.params is None and not measure else (self.need, measure, id(self.params))
         object.__setattr__(self, "plain_key", key)
         object.__setattr__(self, "fast", self.program.fast)
 
@@ -583,7 +606,9 @@ class _RuleEvaluator:
             if values is None or values.request is not request or values.pod is not pod:
                 values = _last.values = _RequestValues(request, pod)  # (see _request_values)
             plain, key = values.plain, self.plain_key
-            seen = plain[key] if key in plain else values.fast_values(self.need, self.params, key)
+            seen = (
+                plain[key] if key in plain else values.fast_values(self.need, self.params, key, self.measure)
+            )
             if seen is not None:
                 # The bound measures what the real program would convert (pruned): only when the
                 # checkers' upper bound cannot rule out exceeding it.
@@ -636,7 +661,7 @@ class _RuleEvaluator:
         seen = (
             plain[self.plain_key]
             if self.plain_key in plain
-            else values.fast_values(self.need, self.params, self.plain_key)
+            else values.fast_values(self.need, self.params, self.plain_key, self.measure)
         )
         if seen is None:
             return None

@@ -1216,21 +1216,24 @@ def _count_is_order_free(node: Comprehension) -> bool:
 
 
 NOT_PLAIN = -1
+UNMEASURED = 2**31  # what a checker that does not measure gives as its bound: never within one
 
 
-def checker(demand: Demand) -> Callable[[Any], int] | None:
+def checker(demand: Demand, *, measure: bool = False) -> Callable[[Any], int] | None:
     """A function telling whether the part of a value that `demand` observes (what demand.prune
     keeps, so what the real program converts) is plain data CEL represents as the same Python
-    values: NOT_PLAIN if not; else an upper bound of the longest list or map in that part once
-    pruned (limits.longest_collection of it), which spares the comprehension bound pruning the value
-    when it cannot be reached. None: nothing to check (the part is null).
+    values: NOT_PLAIN if not. Otherwise, with `measure`, an upper bound of the longest list or map
+    in that part once pruned (limits.longest_collection of it), which spares the comprehension bound
+    pruning the value when it cannot be reached; without, UNMEASURED (rules that nest no
+    comprehensions need no bound, and skip the counting). None: nothing to check (the part is null).
 
     Generated as straight-line Python, like the programs: it runs once per request and rule."""
     if demand is NONE:
         return None
     lines: list[str] = []
-    _check_code(demand, "x0", "    ", lines, [0])
-    source = "def check(x0):\n    n = 0\n" + "\n".join(lines) + "\n    return n\n"
+    _check_code(demand, "x0", "    ", lines, [0], measure)
+    result = "n" if measure else str(UNMEASURED)
+    source = "def check(x0):\n    n = 0\n" + "\n".join(lines) + f"\n    return {result}\n"
     namespace: dict[str, Any] = {"_plain": plain_longest, "_encodes": _encodes}
     try:
         code = compile(source, "<cel value check>", "exec")
@@ -1241,20 +1244,25 @@ def checker(demand: Demand) -> Callable[[Any], int] | None:
     return check
 
 
-def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count: list[int]) -> None:
-    """Statements returning NOT_PLAIN unless the part of `value` that `demand` observes is plain,
-    raising `n` to the length of each list and map that part keeps (a map's whole length: pruning
-    only removes keys, so an upper bound)."""
+def _check_code(
+    demand: Demand, value: str, indent: str, lines: list[str], count: list[int], measure: bool
+) -> None:
+    """Statements returning NOT_PLAIN unless the part of `value` that `demand` observes is plain;
+    with `measure`, raising `n` to the length of each list and map that part keeps (a map's whole
+    length: pruning only removes keys, so an upper bound)."""
 
     def whole() -> None:  # otherwise kept whole by pruning: walked by plain_longest
         lines.append(f"{indent}else:")
         lines.append(f"{indent}    m = _plain({value})")
-        lines.append(f"{indent}    if m > n: n = m")
-        lines.append(f"{indent}    elif m == {NOT_PLAIN}: return m")
+        if measure:
+            lines.append(f"{indent}    if m > n: n = m")
+            lines.append(f"{indent}    elif m == {NOT_PLAIN}: return m")
+        else:
+            lines.append(f"{indent}    if m == {NOT_PLAIN}: return m")
 
     def counted(kind: str) -> None:
         lines.append(f"{indent}if type({value}) is {kind}:")
-        lines.append(f"{indent}    if len({value}) > n: n = len({value})")
+        lines.append(f"{indent}    if len({value}) > n: n = len({value})" if measure else f"{indent}    pass")
 
     if demand is NONE:
         return
@@ -1278,7 +1286,7 @@ def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count
             count[0] += 1
             item = f"x{count[0]}"
             lines.append(f"{indent}    for {item} in {value}:")
-            _check_code(demand.each, item, indent + "        ", lines, count)
+            _check_code(demand.each, item, indent + "        ", lines, count, measure)
         whole()
         return
     assert isinstance(demand, Fields)
@@ -1290,7 +1298,7 @@ def _check_code(demand: Demand, value: str, indent: str, lines: list[str], count
         item = f"x{count[0]}"
         lines.append(f"{indent}    if {key!r} in {value}:")  # (cheaper than .get in CPython)
         lines.append(f"{indent}        {item} = {value}[{key!r}]")
-        _check_code(sub, item, indent + "        ", lines, count)
+        _check_code(sub, item, indent + "        ", lines, count, measure)
     whole()
 
 
