@@ -131,3 +131,23 @@ def test_a_rule_that_needs_no_bound_does_not_spare_one_that_does() -> None:
     wide["spec"]["containers"] = wide["spec"]["containers"][:3]
     with cel_fast_path_as(True):
         assert decide(both, wide).allowed
+
+
+def test_a_message_nesting_comprehensions_is_held_to_the_bound() -> None:
+    # Its own depth counts (the rule's expressions nest none): over the bound, the message fails and
+    # the validation's own message stands, with the fast path or without.
+    rule = """\
+- name: r
+  validations:
+    - expression: "false"
+      message: static
+      messageExpression: >-
+        string(object.spec.containers.filter(a, object.spec.containers.exists(b, a.name == b.name)).size())
+"""
+    wide = pod()
+    for count, message in ((3, "3"), (1001, "static")):
+        wide["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(count)]
+        for fast_path in (True, False):
+            with cel_fast_path_as(fast_path):
+                decision = decide(rule, wide)
+            assert [v.message.partition(" [")[0] for v in decision.violations] == [message], fast_path

@@ -421,7 +421,9 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
         # CEL parser once each variable is bound around the expressions.
         problem(where, f"the rule does not compile as one program (variables bound around it): {message}")
 
-    def program(body: str, analyse: bool = True) -> Compiled | None:
+    def program(body: str, analyse: bool = True, own_depth: int = 0) -> Compiled | None:
+        """`body` compiled with the rule's variables bound; its comprehension depth is the deepest of
+        the pieces (their binds nest no loops) or `own_depth` (a message's, not among the pieces)."""
         compiled = None
         source = bind(body) if bind is not None else None
         if source is not None:
@@ -431,12 +433,13 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
             compiled = compile_expression(source, path, combined_problem, combined=True, analyse=analyse)
         if compiled is None:
             return None
-        return replace(compiled, depth=max(piece.depth for piece in pieces))
+        return replace(compiled, depth=max(own_depth, *(piece.depth for piece in pieces)))
 
     conditions = " && ".join(f"({c.expression})" for c in rule.match_conditions)
     checks = ", ".join(f"dyn({v.expression})" for v in rule.validations)
     message_programs = [
-        program(v.message_expression) if v.message_expression else None for v in rule.validations
+        program(v.message_expression, own_depth=message.depth) if v.message_expression and message else None
+        for v, message in zip(rule.validations, messages, strict=True)
     ]
     main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
     if main is not None and main.stale_binds and len(rule.validations) + bool(conditions) > 1:
