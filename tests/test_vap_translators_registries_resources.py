@@ -18,9 +18,9 @@ import yaml
 from conftest import pod
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from vap_helpers import HEADER, agree, both, decide
+from vap_helpers import HEADER, POLICY, agree, both, decide
 
-from webhook.policy import Request, evaluate
+from webhook.policy import Request, evaluate, load_policy_text
 from webhook.policy.cel.library import admission_env
 from webhook.policy.checks.resource_limits import _ratio_exceeded
 from webhook.policy.document import PolicyDocument
@@ -330,6 +330,25 @@ def test_resource_limits_agrees_on_crafted_pods() -> None:
     ]  # fmt: skip
     for params in RESOURCE_PARAMS:
         agree(f"    - check: resource-limits\n      params: {params}\n", objects)
+
+
+def test_a_null_container_fails_only_its_own_judgement() -> None:
+    # Its requests and limits cannot be read: each validation is an error for it, as each of its own
+    # judgements was, unless another container already fails it. So under failurePolicy Ignore the
+    # pod is still denied for the others, as podgate denies it. (A container or resources that is not
+    # a map is refused as malformed input before any policy.)
+    text = (
+        POLICY
+        + "  failurePolicy: Ignore\n  rules:\n    - check: resource-limits\n      params: {requests: [cpu], limits: []}\n"
+    )
+    ours = load_policy_text(text, "p.yaml")
+    native = load_policy_text(
+        yaml.safe_dump_all(export_documents([PolicyDocument.model_validate(yaml.safe_load(text))]).documents),
+        "exported.yaml",
+    )
+    obj = resources_pod([{"requests": {"memory": "bad"}}])  # invalid, and no cpu request
+    obj["spec"]["containers"].insert(0, None)
+    assert decide(native, obj) == decide(ours, obj) == (False, 0)
 
 
 def test_ratios_are_exact() -> None:
