@@ -826,7 +826,8 @@ class _Emitter:
                 return known
             code = f"_index({container}, {index})"
             position = args[1].value if isinstance(args[1], Const) and not args[1].unsigned else None
-            if type(position) is int and position >= 0:  # `l[0]`: in place on a list long enough
+            # `l[0]`: in place on a list long enough (on a name: `None[0]` is a SyntaxWarning)
+            if type(position) is int and position >= 0 and _is_name(container):
                 in_place = f"type({container}) is list and len({container}) > {position}"
                 code = f"{container}[{position}] if {in_place} else {code}"
             return self.remember(key, self.assign(code), container, index)
@@ -895,7 +896,7 @@ class _Emitter:
         if not (constant is None or type(constant) in (bool, str) or small_int):
             return None
         value = self.expr(left)
-        if not value.isidentifier() or value in ("True", "False", "None"):
+        if not _is_name(value):
             value = self.assign(value)  # `1 is True` is a SyntaxWarning: compare a name
         if constant is None:
             return f"{value} is {'' if equal else 'not '}None"
@@ -1003,6 +1004,11 @@ class _Emitter:
                     self.emit("else:")
             return accu
         return self.expr(node)
+
+
+def _is_name(value: str) -> bool:
+    """Is the Python expression `value` a variable (not a constant)?"""
+    return value.isidentifier() and value not in ("True", "False", "None")
 
 
 def _may_raise(node: Expr) -> bool:
