@@ -657,7 +657,7 @@ class _Emitter:
         """`operand.field` (or `has(operand.field)`); also `operand["field"]`, which on a map is the
         same selection in CEL."""
         key = f"{'has' if test_only else 'sel'}:{operand}:{field!r}"
-        if operand not in self.mutable and (known := self.lookup(key)) is not None:
+        if (known := self.reused(key, operand)) is not None:
             return known
         self.require("dict", operand)
         if test_only:
@@ -665,9 +665,7 @@ class _Emitter:
             self.bools.add(value)
         else:
             value = self.assign(f"{operand}[{field!r}]")  # KeyError: no such key
-        if operand not in self.mutable:
-            self.learn(key, value)
-        return value
+        return self.remember(key, value, operand)
 
     def reused(self, key: str, *operands: str) -> str | None:
         """What `key` (a computation of `operands`) already named at this point, if any; `key` is
