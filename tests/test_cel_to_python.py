@@ -284,6 +284,22 @@ def test_the_corners_it_answers() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("source", "computed"),
+    [
+        ("'k' in object.m && object.m['k'] == object.m.k && 'k' in object.m", ["('k' in", "['k']"]),
+        ("object.l[1] == object.l[1]", ["[1] if"]),
+        ("object.m[object.a] == object.m[object.a]", ["_index("]),
+        ("object.a.matches('^a') == object.a.matches('^a')", ["_matches("]),
+    ],
+)
+def test_a_computation_repeated_in_a_block_runs_once(source: str, computed: list[str]) -> None:
+    _, fast = fast_program(source)
+    assert fast is not None
+    for code in computed:
+        assert fast.source.count(code) == 1, (code, fast.source)
+
+
 def test_constants_indexed_compile_without_a_warning() -> None:
     # (A warning made an error would otherwise cost the program its fast path.)
     with warnings.catch_warnings():
