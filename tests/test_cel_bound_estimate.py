@@ -15,9 +15,10 @@ import pytest
 from conftest import cel_fast_path_as, pod
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cel_rules import decide
+from test_cel_rules import decide, policy
 from test_cel_to_python import KEYS, VALUES
 
+from webhook.policy import load_policy_text
 from webhook.policy.cel import rules
 from webhook.policy.cel.demand import FULL, KIND, NONE, Demand, Elements, Fields, prune
 from webhook.policy.cel.limits import longest_collection
@@ -151,3 +152,21 @@ def test_a_message_nesting_comprehensions_is_held_to_the_bound() -> None:
         wide["spec"]["containers"] = [{"name": f"c{i}", "image": "x"} for i in range(count)]
         decision = decided_alike(rule, wide)
         assert [v.message.partition(" [")[0] for v in decision.violations] == [message]
+
+
+def test_a_need_builds_only_the_checkers_its_rules_use() -> None:
+    # Generating them is most of a Need's cost at load: the flat rule's Need never measures. (Fields
+    # no other test reads: Needs are shared by every rule observing the same parts.)
+    text = """\
+- name: flat
+  validations:
+    - expression: "object.spec.flatProbe.all(a, a.name != 'x')"
+- name: nested
+  validations:
+    - expression: "object.spec.nestedProbe.all(a, object.spec.nestedProbe.all(b, a == b))"
+"""
+    flat, nested = (rule.run_request for rule in load_policy_text(policy(text), "p.yaml").policies[0].rules)
+    assert isinstance(flat, rules._RuleEvaluator) and isinstance(nested, rules._RuleEvaluator)
+    assert flat.need is not nested.need
+    assert flat.need.checkers is not None and flat.need.measuring_checkers is None
+    assert nested.need.checkers is None and nested.need.measuring_checkers is not None

@@ -59,6 +59,7 @@ class CelEvaluationError(Exception):
 
 
 Demands = tuple[tuple[str, Demand], ...]  # per global variable it references, sorted; see demand.py
+Checks = tuple[tuple[str, Callable[[Any], int]], ...]  # per variable, its to_python.checker
 EVERYTHING: Demands = tuple((name, FULL) for name in ADMISSION_VARIABLES)  # when the analysis gives up
 
 
@@ -181,16 +182,28 @@ class Need:
             name in _SCALAR_FIELDS or (name == "kind" and parts is not None and parts <= _KIND_ALONE)
             for name, parts in shape
         )
-        # Per variable, its value check; the measuring ones also bound its longest collection.
-        self.checkers, self.measuring_checkers = (
-            tuple(
+        # Per variable, its value check; the measuring ones also bound its longest collection. Each
+        # kind built for the rules that use it (`checks`): generating them costs at load (0.3 s for
+        # the exported Pod Security profiles), and most Needs serve rules of one kind only.
+        self.checkers: Checks | None = None
+        self.measuring_checkers: Checks | None = None
+
+    def checks(self, measure: bool) -> Checks:
+        """The value checks of the variables (`measure`: the measuring ones), built when first asked
+        for (at load, by the rules that use them: see _RuleEvaluator)."""
+        built = self.measuring_checkers if measure else self.checkers
+        if built is None:
+            built = tuple(
                 (name, check)
-                for name, demand in demands
+                for name, demand in self.demands
                 if (check := checker(demand, measure=measure))
                 and not (name == "request" and self.request_checked)
             )
-            for measure in (False, True)
-        )
+            if measure:
+                self.measuring_checkers = built
+            else:
+                self.checkers = built
+        return built
 
 
 _needs: weakref.WeakValueDictionary[Demands, Need] = weakref.WeakValueDictionary()
@@ -269,7 +282,10 @@ class _RequestValues:
         if seen is not None:
             if measure and rule_need.request_checked:  # scalar fields and `kind` (a map of one)
                 longest = len(seen["request"])
-            for name, check in rule_need.measuring_checkers if measure else rule_need.checkers:
+            checks = rule_need.measuring_checkers if measure else rule_need.checkers
+            if checks is None:  # (built at load by the rule: see _RuleEvaluator)
+                checks = rule_need.checks(measure)
+            for name, check in checks:
                 found = check(
                     params if name == "params" else seen[name] if name in seen else self.value(name)
                 )
@@ -587,6 +603,7 @@ class _RuleEvaluator:
         programs = [self.program, *(v.message_program for v in self.validations if v.message_program)]
         measure = max(p.depth for p in programs) >= 2
         object.__setattr__(self, "measure", measure)
+        self.need.checks(measure)  # (at load, not on the first request)
         # (the Need alone where it can be: a tuple's hash is computed on every lookup)
         key = self.need if self.params is None and not measure else (self.need, measure, id(self.params))
         object.__setattr__(self, "plain_key", key)
