@@ -163,7 +163,7 @@ def test_scalar_fields_checked_as_they_are_built(changes: dict[str, Any]) -> Non
     cannot carry still leaves the answer to the real program."""
     text = '- name: r\n  validations: [{expression: "' + RULES["kind-op"] + '"}]\n'
     (run,) = rules_of(text)
-    assert run.need.request_checked and "request" not in dict(run.need.checkers)
+    assert run.need.request_checked and "request" not in dict(run.need.checks(False))
     view = pod_view(REQUEST.object, "Pod")  # type: ignore[arg-type]
     assert view is not None
     request = dataclasses.replace(REQUEST, **changes)
@@ -185,4 +185,4 @@ def outcome(call: Any) -> Any:
 
 def test_other_fields_keep_their_checker() -> None:
     (run,) = rules_of("- name: r\n  validations: [{expression: \"request.userInfo.username != ''\"}]\n")
-    assert not run.need.request_checked and "request" in dict(run.need.checkers)
+    assert not run.need.request_checked and "request" in dict(run.need.checks(False))

@@ -38,6 +38,7 @@ from .limits import (
     MAX_EXPRESSION_LENGTH,
     MAX_ITERATIONS,
     MAX_RULE_SECONDS,
+    RUNTIME_ITERATIONS,
     code_tokens,
     comprehension_depth,
     longest_collection,
@@ -84,7 +85,10 @@ class Compiled:
 
     def eval(self, prepared: Prepared, what: str) -> Any:
         self.check_bound(prepared, what)
-        result = prepared.run(self.program)
+        try:
+            result = prepared.run(self.program)
+        except RuntimeError as exc:  # the runtime's own refusal, e.g. its iteration budget (limits.py)
+            raise CelEvaluationError(f"{what}: {_runtime_failure(str(exc))}") from None
         value = result.plain_value()
         # An evaluation error comes back as a value of type error (its plain value: the message).
         if type(value) is str and result.type().name() in ("*error*", "ERROR"):
@@ -388,6 +392,15 @@ def _compile_message(text: str) -> str:
 
 def _runtime_message(text: str) -> str:
     return re.sub(r"^\w+: ", "", text)
+
+
+def _runtime_failure(text: str) -> str:
+    """The runtime's exception, worded: "INTERNAL: Iteration budget exceeded [INTERNAL]" says which limit."""
+    text = re.sub(r"\s*\[\w+\]$", "", _runtime_message(text))
+    if text == "Iteration budget exceeded":
+        budget = RUNTIME_ITERATIONS - 1
+        return f"more than {budget:,} comprehension iterations, the CEL runtime's budget: refused"
+    return text
 
 
 def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | None:

@@ -25,6 +25,9 @@ program as before. So:
 - What an expression computed (a selected field, a type checked) is reused only where it ran on this
   evaluation: in the same block, or after `a && b` where that is true (what `b` computed), never after
   `||` or in a ternary's second branch; in a loop, never from an earlier element.
+- cel-expr-python fails an evaluation at its RUNTIME_ITERATIONS-th comprehension iteration (limits.py):
+  the generated code adds each loop's length at its start (never fewer than the loop runs) and hands
+  over before the sum could reach it, so the runtime gives its answer, or its refusal.
 - `cel.bind` values are evaluated eagerly but their failure is kept, not raised, until the bound name
   is used, as CEL's errors-as-values do (a rule variable that fails only fails what uses it); a
   binding nothing uses is not evaluated.
@@ -65,6 +68,7 @@ from . import library as kubernetes
 from .ast import Call, Comprehension, Const, CreateList, CreateStruct, Expr, Ident, Select, children, mentions
 from .demand import FULL, KIND, NONE, Demand, Elements, Fields
 from .library import admission_env
+from .limits import RUNTIME_ITERATIONS
 
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
@@ -521,6 +525,8 @@ def compile_fast(root: Expr, global_names: tuple[str, ...]) -> FastProgram | Non
         else f"    {emitter.global_python[name]} = V[{name!r}] if {name!r} in V else get({name!r})"
         for name in used
     ]
+    if emitter.loops:
+        prologue.append("    _it = 0  # comprehension iterations (see _Emitter.comprehension)")
     body = "\n".join(prologue + ["    " + line for line in emitter.lines])
     source = f"def fast(V, P, get):\n{body}\n    return {result}\n"
     namespace: dict[str, Any] = {
@@ -558,6 +564,7 @@ class _Emitter:
         self.bool_lists: set[str] = set()  # names every assignment of which is a list of bools
         # Comprehensions (by id) only counted by `size()`: a map may be iterated in Python's order.
         self.only_counted: set[int] = set()
+        self.loops = False  # any comprehension loop (then the function counts iterations)
         # What the right operand of an `&&` learnt, per name of its result: all of it holds where
         # that result is true (the operand ran), e.g. in `a && b && c` (`(a && b) && c`) the
         # selections `b` made serve `c`, and in the first branch of `(a && b) ? x : y`, `x`.
@@ -944,6 +951,12 @@ class _Emitter:
             self.emit(f"    {items} = list({iterated})")
         self.emit("else:")
         self.emit("    raise _D")
+        # The runtime fails an evaluation at its RUNTIME_ITERATIONS-th iteration: counted here at
+        # each loop's start, as if it ran to the end (never fewer than it runs), handing over before
+        # that count could be reached.
+        self.loops = True
+        self.emit(f"_it += len({items})")
+        self.emit(f"if _it >= {RUNTIME_ITERATIONS}: raise _D")
         fresh = isinstance(node.accu_init, CreateList)
         init = self.expr(node.accu_init)
         self.emit(f"{accu} = {init}")
