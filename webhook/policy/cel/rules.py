@@ -44,7 +44,7 @@ from .limits import (
     longest_collection,
 )
 from .stale_bind import SeparatePrograms, may_share_a_slot
-from .to_python import NOT_PLAIN, UNMEASURED, FastProgram, checker, compile_fast
+from .to_python import NOT_PLAIN, UNMEASURED, FastProgram, checker, compile_fast, encodes
 
 BUILTIN_VARIABLES = ("podSpec", "podMetadata")
 # Evaluate programs with their Python fast path (to_python.py) where they have one. A switch for
@@ -804,7 +804,7 @@ def request_variable(request: Any, shape: RequestShape | None = None) -> dict[st
         elif name == "subResource":
             built[name] = request.subresource
         elif name == "kind" and parts is not None and parts <= _KIND_ALONE:
-            built[name] = {"kind": request.kind or _object_map(request).get("kind") or ""}
+            built[name] = {"kind": _kind_name(request)}
         else:
             built[name] = _REQUEST_FIELDS[name](request, parts)
     return built
@@ -835,6 +835,11 @@ def _object_map(request: Any) -> Mapping[str, Any]:
     return obj if type(obj) is dict or isinstance(obj, Mapping) else {}  # type() first: ABCs are slow
 
 
+def _kind_name(request: Any) -> Any:
+    """request.kind.kind: the request's kind, else the object's, as written (not always a string)."""
+    return request.kind or _object_map(request).get("kind") or ""
+
+
 def _metadata(request: Any) -> Mapping[str, Any]:
     metadata = _object_map(request).get("metadata")
     return metadata if type(metadata) is dict or isinstance(metadata, Mapping) else {}
@@ -857,9 +862,9 @@ def _plain_scalar_request(request: Any, shape: RequestShape) -> dict[str, Any] |
         elif name == "dryRun":
             value = request.dry_run
         else:  # kind, its `kind` field alone
-            value = request.kind or _object_map(request).get("kind") or ""
+            value = _kind_name(request)
         if type(value) is str:
-            if not value.isascii() and not _encodes(value):
+            if not value.isascii() and not encodes(value):
                 return None  # a lone surrogate: the CEL binding refuses it
         elif type(value) is not bool:
             return None
@@ -867,16 +872,8 @@ def _plain_scalar_request(request: Any, shape: RequestShape) -> dict[str, Any] |
     return built
 
 
-def _encodes(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _kind(request: Any, parts: frozenset[str] | None) -> dict[str, Any]:
-    kind = request.kind or _object_map(request).get("kind") or ""
+    kind = _kind_name(request)
     if parts is not None and parts <= _KIND_ALONE:
         return {"kind": kind}
     group, _, version = str(_object_map(request).get("apiVersion") or "").rpartition("/")

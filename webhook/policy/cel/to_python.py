@@ -756,11 +756,11 @@ class _Emitter:
             if function == "_&&_":
                 # (`move` may have assigned `right`'s computation to `target` instead: what names
                 # `right` is dropped, never pointing at a name not assigned)
-                mentions = re.compile(rf"\b{re.escape(right)}\b")
+                names_right = re.compile(rf"\b{re.escape(right)}\b")
                 self.when_true[target] = {
                     key: value
                     for key, value in learnt.items()
-                    if not mentions.search(key) and not mentions.search(value)
+                    if not names_right.search(key) and not names_right.search(value)
                 }
             self.leave()
             self.emit("else:")
@@ -1251,7 +1251,7 @@ def checker(demand: Demand, *, measure: bool = False) -> Callable[[Any], int] | 
     _check_code(demand, "x0", "    ", lines, [0], measure)
     result = "n" if measure else str(UNMEASURED)
     source = "def check(x0):\n    n = 0\n" + "\n".join(lines) + f"\n    return {result}\n"
-    namespace: dict[str, Any] = {"_plain": plain_longest, "_encodes": _encodes}
+    namespace: dict[str, Any] = {"_plain": plain_longest, "_encodes": encodes}
     try:
         code = compile(source, "<cel value check>", "exec")
     except (SyntaxError, RecursionError, MemoryError):  # nested deeper than Python allows
@@ -1333,14 +1333,14 @@ def plain_longest(value: Any) -> int:
         if kind in _SCALARS:
             continue
         if kind is str:
-            if not (node.isascii() or _encodes(node)):
+            if not (node.isascii() or encodes(node)):
                 return NOT_PLAIN
         elif kind is int:
             if not INT_MIN <= node <= INT_MAX:  # beyond int64: CEL makes it a uint or an error
                 return NOT_PLAIN
         elif kind is dict:
             for key in node:
-                if type(key) is not str or not (key.isascii() or _encodes(key)):
+                if type(key) is not str or not (key.isascii() or encodes(key)):
                     return NOT_PLAIN
             if len(node) > longest:
                 longest = len(node)
@@ -1354,7 +1354,8 @@ def plain_longest(value: Any) -> int:
     return longest
 
 
-def _encodes(text: str) -> bool:
+def encodes(text: str) -> bool:
+    """Can `text` be encoded (no lone surrogate, which the CEL binding refuses)?"""
     try:
         text.encode()
     except UnicodeEncodeError:  # a lone surrogate: the CEL binding raises on it
