@@ -66,8 +66,11 @@ def test_decisions_at_the_budget_do_not_depend_on_the_fast_path(
     assert decided is allowed
     if not allowed:
         assert len(messages) == 1
-        assert "more than 9,999 comprehension iterations, the CEL runtime's budget: refused" in messages[0]
-        assert "could not evaluate rule r" in messages[0]
+        # Worded once, for its reader: the policy and rule named by the engine, no Python class name.
+        assert (
+            "could not evaluate rule r: more than 9,999 comprehension iterations, the CEL runtime's budget:"
+            " refused; denied because its failurePolicy is Fail" in messages[0]
+        )
 
 
 def test_a_message_over_the_budget_falls_back_to_the_static_message() -> None:

@@ -17,6 +17,11 @@ from .result import Action, Finding, Violation
 RequestCheckFn = Callable[[PodView, Any], Iterable[Finding]]
 
 
+class RuleEvaluationError(Exception):
+    """A rule's failure worded for its reader (a CEL runtime error, a cost bound): reported as it
+    is, where an unexpected exception is reported with its class name."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     name: str
@@ -84,7 +89,8 @@ class Policy:
         self, rule: Rule | AccessRule, exc: Exception, path: str, notes: list[str]
     ) -> list[Violation]:
         """A rule that raised: a denial at `path` under failurePolicy Fail, a note under Ignore."""
-        detail = f"policy {self.name} could not evaluate rule {rule.name}: {type(exc).__name__}: {exc}"
+        cause = str(exc) if isinstance(exc, RuleEvaluationError) else f"{type(exc).__name__}: {exc}"
+        detail = f"policy {self.name} could not evaluate rule {rule.name}: {cause}"
         if self.failure_policy != "Fail":
             notes.append(f"{detail}; ignored because its failurePolicy is Ignore")
             return []

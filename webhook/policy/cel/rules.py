@@ -27,7 +27,7 @@ from time import perf_counter
 from typing import Any
 
 from ..document import ExpressionRule
-from ..model import Rule
+from ..model import Rule, RuleEvaluationError
 from ..podspec import PodView
 from ..result import Finding
 from .ast import UnknownSyntax, checked_expression
@@ -55,7 +55,7 @@ CEL_CHECK = "cel"  # the `check` id expression rules report in violations
 Problem = Callable[[str, str], None]
 
 
-class CelEvaluationError(Exception):
+class CelEvaluationError(RuleEvaluationError):
     """An expression could not be evaluated (a runtime error, a wrong result type, a cost bound)."""
 
 
@@ -73,26 +73,28 @@ class Compiled:
     fast: FastProgram | None = None  # the same program as Python, for plain values (to_python.py)
     stale_binds: bool = False  # may cel-expr-python read a stale `cel.bind` here? (stale_bind.py)
 
-    def check_bound(self, prepared: Prepared, what: str) -> None:
+    def check_bound(self, prepared: Prepared) -> None:
         """The per-request cost bound (limits.py), on the values the program can observe."""
         if self.depth >= 2:
             longest = prepared.longest_collection()
             if longest**self.depth > MAX_ITERATIONS:
                 raise CelEvaluationError(
-                    f"{what} nests {self.depth} comprehensions over lists of up to {longest} items: "
+                    f"nests {self.depth} comprehensions over lists of up to {longest} items: "
                     f"more than {MAX_ITERATIONS:,} iterations, refused"
                 )
 
-    def eval(self, prepared: Prepared, what: str) -> Any:
-        self.check_bound(prepared, what)
+    def eval(self, prepared: Prepared) -> Any:
+        """The program's value; CelEvaluationError (worded: the engine names the policy and rule)
+        where the bound, the runtime or the program refuses."""
+        self.check_bound(prepared)
         try:
             result = prepared.run(self.program)
         except RuntimeError as exc:  # the runtime's own refusal, e.g. its iteration budget (limits.py)
-            raise CelEvaluationError(f"{what}: {_runtime_failure(str(exc))}") from None
+            raise CelEvaluationError(_runtime_failure(str(exc))) from None
         value = result.plain_value()
         # An evaluation error comes back as a value of type error (its plain value: the message).
         if type(value) is str and result.type().name() in ("*error*", "ERROR"):
-            raise CelEvaluationError(f"{what}: {_runtime_message(value)}")
+            raise CelEvaluationError(_runtime_message(value))
         return value
 
 
@@ -502,7 +504,6 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     params_demand = dict(rule_need.demands).get("params", FULL)
     evaluator = _RuleEvaluator(
         name=rule.name,
-        what=f"rule {rule.name}",
         program=main,
         validations=validations,
         params=rule.params,
@@ -604,7 +605,6 @@ class _RuleEvaluator:
     params: Mapping[str, Any] | None  # as written (what the fast path reads)
     pruned_params: Mapping[str, Any] | None  # reduced to what the programs observe (for CEL)
     need: Need  # what the program and the message programs observe
-    what: str  # "rule <name>", for errors
     # Rules with params (an imported binding's params object) share the plain-data verdict only
     # with rules of the same params (held here, so its id cannot be reused).
     plain_key: Any = field(init=False)
@@ -646,7 +646,7 @@ class _RuleEvaluator:
                 # The bound measures what the real program would convert (pruned): only when the
                 # checkers' upper bound cannot rule out exceeding it.
                 if self.program.depth >= 2 and not values.within_bound(self.program, key):
-                    self.program.check_bound(self._prepared(pod, request), self.what)
+                    self.program.check_bound(self._prepared(pod, request))
                 try:
                     results = fast.function(seen, self.params, values.value)
                 except Exception:  # (any failure: the real program answers, errors included)
@@ -660,7 +660,7 @@ class _RuleEvaluator:
                 if perf_counter() - started > MAX_RULE_SECONDS:
                     raise self._too_slow(started)
                 return findings
-        results = self.program.eval(self._prepared(pod, request), self.what)
+        results = self.program.eval(self._prepared(pod, request))
         findings = []
         for passed in results:  # [] when a match condition is false
             if passed is not True:
@@ -673,8 +673,7 @@ class _RuleEvaluator:
     def _too_slow(self, started: float) -> CelEvaluationError:
         elapsed = perf_counter() - started  # (read again: at least what exceeded the bound)
         return CelEvaluationError(
-            f"rule {self.name} took {elapsed * 1000:.0f} ms,"
-            f" more than the {MAX_RULE_SECONDS * 1000:.0f} ms bound"
+            f"took {elapsed * 1000:.0f} ms, more than the {MAX_RULE_SECONDS * 1000:.0f} ms bound"
         )
 
     def _prepared(self, pod: PodView, request: Any) -> Prepared:
@@ -699,7 +698,7 @@ class _RuleEvaluator:
         if seen is None:
             return None
         if compiled.depth >= 2 and not values.within_bound(compiled, self.plain_key):  # (see __call__)
-            compiled.check_bound(self._prepared(pod, request), self.what)
+            compiled.check_bound(self._prepared(pod, request))
         result: Any
         try:
             result = fast.function(seen, self.params, values.value)
@@ -733,7 +732,7 @@ class _RuleEvaluator:
             try:
                 text = self._fast(program, pod, request, str)
                 if text is None:
-                    text = program.eval(self._prepared(pod, request), "messageExpression")
+                    text = program.eval(self._prepared(pod, request))
             except CelEvaluationError:
                 text = None
             if isinstance(text, str) and text.strip() and "\n" not in text:
