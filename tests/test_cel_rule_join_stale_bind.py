@@ -70,3 +70,14 @@ def test_an_error_in_one_validation_is_the_rule_s_error(cel_fast_path: bool) -> 
     decision = decide(rule, two_containers())
     assert not decision.allowed
     assert any("missing" in v.message or "no such key" in v.message for v in decision.violations)
+
+
+def test_a_match_condition_that_is_not_a_bool_fails_as_in_the_joined_program(cel_fast_path: bool) -> None:
+    # The separated rule (the bind follows the loop) and a joined one (no bind) give the same error.
+    separated = WITH_VARIABLES_AND_CONDITION.replace("object.kind == 'Pod'", "object.kind")
+    joined = separated.replace("cel.bind(n, 7, n == 7)", "true")
+    failures = [
+        [v.message for v in decide(rule, two_containers()).violations] for rule in (separated, joined)
+    ]
+    assert failures[0] == failures[1]
+    assert "could not evaluate rule joined" in failures[0][0]

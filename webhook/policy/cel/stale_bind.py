@@ -24,6 +24,7 @@ alarms), while the decision that matters for results, whether a rule's validatio
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,9 +246,7 @@ class SeparatePrograms:
             if value is False:
                 return _Result([], "list")
             if value is not True:
-                return _Result(
-                    f"no matching overload for '_?_:_' applied to ({result.type().name()}, ...)", "*error*"
-                )
+                return _not_a_condition()
         values: list[Any] = []
         for program in self.validations:
             result = program.eval(activation)
@@ -255,6 +254,13 @@ class SeparatePrograms:
                 return result
             values += result.plain_value()
         return _Result(values, "list")
+
+
+@functools.cache
+def _not_a_condition() -> Any:
+    """The runtime's own error for a match condition that is not a bool, worded as the joined program
+    (`(conditions) ? [...] : []`) words it."""
+    return admission_env().compile("dyn(0) ? [] : []").eval()
 
 
 def _is_error(result: Any) -> bool:
