@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import POLICIES, cel_fast_path_as, pod
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_cel_rules import policy
+from test_cel_stale_bind import expressions
 from test_vap_export import RESULT
 
 from webhook.cli import main
 from webhook.policy import Request, evaluate, load_policy_text
-from webhook.policy.cel.stale_bind_lint import stale_bind_warnings
+from webhook.policy.cel.rules import variable_binder
+from webhook.policy.cel.stale_bind_lint import _hazards, stale_bind_warnings
+from webhook.policy.document import ExpressionRule
 
 POLICY = policy(
     """\
@@ -74,3 +79,40 @@ def test_the_shipped_library_and_its_export_give_no_warning(tmp_path: Path) -> N
     assert stale_bind_warnings(POLICIES) == []
     (tmp_path / "exported.yaml").write_text(yaml.safe_dump_all(RESULT.documents))
     assert stale_bind_warnings(tmp_path) == []
+
+
+def test_a_variable_s_hazard_is_named_once_at_the_variable(tmp_path: Path) -> None:
+    # The rule binds the variable around every expression; none of those has a bind of its own.
+    rule = """\
+- name: r
+  variables:
+    - {name: x, expression: "[object.spec.containers.all(c, c.name == 'app'), cel.bind(n, 7, n == 7)]"}
+  matchConditions:
+    - {name: pods, expression: "object.kind == 'Pod'"}
+  validations:
+    - expression: "object.spec.containers.size() > 0"
+      messageExpression: "'no containers'"
+"""
+    (tmp_path / "p.yaml").write_text(policy(rule))
+    assert [w.path for w in stale_bind_warnings(tmp_path)] == ["spec.rules[0].variables[0].expression"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(expressions(), min_size=1, max_size=3), body=expressions(), reads=st.integers(0, 3))
+def test_the_variables_bound_around_an_expression_add_no_hazard_it_and_they_lack_alone(
+    values: list[str], body: str, reads: int
+) -> None:
+    # Why the lint analyses each expression alone: under the slot model, the rule's cel.bind layers
+    # (each body planned after its value's slots) add nothing to the hazards of the pieces.
+    names = [f"v{i}" for i in range(len(values))][:reads]
+    body = f"[dyn({body}), {', '.join(f'dyn(variables.{n})' for n in names)}]" if names else body
+    variables = [{"name": f"v{i}", "expression": value} for i, value in enumerate(values)]
+    rule = ExpressionRule.model_validate(
+        {"name": "r", "variables": variables, "validations": [{"expression": body, "message": "m"}]}
+    )
+    bind = variable_binder(rule)
+    assert bind is not None
+    layered = bind(body)
+    assert layered is not None
+    alone = set(_hazards(body)).union(*(_hazards(value) for value in values))
+    assert set(_hazards(layered)) <= alone

@@ -11,13 +11,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..document import ExpressionRule
 from ..loader import Problem, policy_files
 from ..yamlio import load_documents
-from .library import BOUND_PREFIX, admission_env
-from .rules import variable_binder
+from .library import admission_env
 from .stale_bind import StaleBind, program_hazards
 
 WORKAROUND = (
@@ -45,8 +41,7 @@ def stale_bind_warnings(*paths: str | os.PathLike[str]) -> list[Problem]:
 
 def _message(found: list[StaleBind]) -> str:
     names = ", ".join(
-        f"cel.bind({_spelled(h.name)}, ...) may read {h.stopped!r} of an earlier all()/exists()"
-        for h in found
+        f"cel.bind({h.name}, ...) may read {h.stopped!r} of an earlier all()/exists()" for h in found
     )
     return (
         f"warning: {names} that stopped early: podgate's CEL runtime (cel-expr-python) then gives the "
@@ -55,46 +50,35 @@ def _message(found: list[StaleBind]) -> str:
     )
 
 
-def _spelled(name: str) -> str:
-    return f"variables.{name[len(BOUND_PREFIX) :]}" if name.startswith(BOUND_PREFIX) else name
-
-
 def _document_hazards(document: Any) -> Found:
     if not isinstance(document, dict) or not isinstance(document.get("spec"), dict):
         return
     spec = document["spec"]
     if document.get("kind") == "ValidatingAdmissionPolicy":
-        yield from _expression_hazards(spec, "spec", None)
+        yield from _expression_hazards(spec, "spec")
     elif document.get("kind") == "Policy" and isinstance(spec.get("rules"), list):
         for i, rule in enumerate(spec["rules"]):
             if isinstance(rule, dict) and "validations" in rule:
-                yield from _expression_hazards(rule, f"spec.rules[{i}]", _binder(rule))
+                yield from _expression_hazards(rule, f"spec.rules[{i}]")
 
 
-def _binder(rule: dict[str, Any]) -> Any:
-    """The rule's variables bound around an expression, as the rule's programs run it (or None)."""
-    try:
-        return variable_binder(ExpressionRule.model_validate(rule))
-    except ValidationError:
-        return None
-
-
-def _expression_hazards(owner: dict[str, Any], where: str, bind: Any) -> Found:
+def _expression_hazards(owner: dict[str, Any], where: str) -> Found:
+    """Each expression is analysed alone. The rule's variables, bound around it when the rule runs,
+    add no hazard (each layer's body is planned after the slots of its value, see stale_bind.py), and
+    a hazard inside a variable's value is named once, at that variable."""
     fields = [
-        ("variables", "expression", False),
-        ("matchConditions", "expression", True),
-        ("validations", "expression", True),
-        ("validations", "messageExpression", True),
+        ("variables", "expression"),
+        ("matchConditions", "expression"),
+        ("validations", "expression"),
+        ("validations", "messageExpression"),
     ]
-    for group, key, bound in fields:
+    for group, key in fields:
         items = owner.get(group)
         for i, item in enumerate(items if isinstance(items, list) else []):
             source = item.get(key) if isinstance(item, dict) else None
             if not isinstance(source, str):
                 continue
             found = _hazards(source)
-            if bound and bind is not None and (layered := bind(source)) is not None:
-                found += [h for h in _hazards(layered) if h not in found]
             if found:
                 yield f"{where}.{group}[{i}].{key}", found
 
