@@ -32,7 +32,9 @@ def test_no_exported_rule_has_the_shape_the_slot_model_knows() -> None:
     assert {name for name, _ in checked} >= {"podgate-resource-limits", "podgate-trusted-registries"}
     for name, evaluator in checked:
         program = evaluator.program.program
-        runs = program.validations if isinstance(program, SeparatePrograms) else [program]
+        runs = [program]
+        if isinstance(program, SeparatePrograms):
+            runs = [*([program.condition] if program.condition is not None else []), *program.validations]
         assert all(program_hazards(each) == [] for each in runs), name
 
 
