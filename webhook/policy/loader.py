@@ -80,8 +80,12 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
 
 
-def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
-    """Load and compile every policy under `paths`; raise PolicyLoadError listing every problem."""
+def load_policies(*paths: str | os.PathLike[str], texts: dict[Path, str] | None = None) -> PolicySet:
+    """Load and compile every policy under `paths`; raise PolicyLoadError listing every problem.
+
+    `texts`, when given, gets every policy file read, with its text: a caller that needs the files too
+    (the ConfigMaps of `podgate webhook-config`) reads nothing again.
+    """
     problems = [Problem(str(p), None, "", "no such file or directory") for p in paths if not Path(p).exists()]
     files = list(policy_files(p for p in paths if Path(p).exists()))
     if not files and not problems:
@@ -94,27 +98,19 @@ def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
         except YamlError as exc:
             problems.append(Problem(str(file), exc.document, "", exc.reason))
             continue
+        if texts is not None:
+            texts[file] = text
         policies += _compile_text(text, str(file), problems, foreign)
     policies += _compile_imported(foreign, problems)
     return _finish(policies, problems, tuple(str(f) for f in files))
 
 
-def load_policy_files(files: Iterable[tuple[str, str]]) -> PolicySet:
-    """Load policies from files already read, as (file, text): what `load_policies` gives for them."""
-    problems: list[Problem] = []
-    foreign: list[SourceDocument] = []
-    policies: list[Policy] = []
-    sources = []
-    for file, text in files:
-        sources.append(file)
-        policies += _compile_text(text, file, problems, foreign)
-    policies += _compile_imported(foreign, problems)
-    return _finish(policies, problems, tuple(sources))
-
-
 def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
     """Load policies from YAML text (tests, and suites that embed a policy)."""
-    return load_policy_files([(source, text)])
+    problems: list[Problem] = []
+    foreign: list[SourceDocument] = []
+    policies = _compile_text(text, source, problems, foreign)
+    return _finish(policies + _compile_imported(foreign, problems), problems, (source,))
 
 
 def _compile_text(
