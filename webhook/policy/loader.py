@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,7 @@ def load_policies(*paths: str | os.PathLike[str], texts: dict[Path, str] | None 
         problems.append(Problem(", ".join(map(str, paths)) or "(none)", None, "", "no policy files found"))
     policies: list[Policy] = []
     foreign: list[SourceDocument] = []  # Kubernetes documents: ValidatingAdmissionPolicies and their kin
+    context_of = _contexts()
     for file in files:
         try:
             text = read_text(file)
@@ -100,8 +101,8 @@ def load_policies(*paths: str | os.PathLike[str], texts: dict[Path, str] | None 
             continue
         if texts is not None:
             texts[file] = text
-        policies += _compile_text(text, str(file), problems, foreign)
-    policies += _compile_imported(foreign, problems)
+        policies += _compile_text(text, str(file), problems, foreign, context_of)
+    policies += _compile_imported(foreign, problems, context_of)
     return _finish(policies, problems, tuple(str(f) for f in files))
 
 
@@ -109,26 +110,34 @@ def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
     """Load policies from YAML text (tests, and suites that embed a policy)."""
     problems: list[Problem] = []
     foreign: list[SourceDocument] = []
-    policies = _compile_text(text, source, problems, foreign)
-    return _finish(policies + _compile_imported(foreign, problems), problems, (source,))
+    context_of = _contexts()
+    policies = _compile_text(text, source, problems, foreign, context_of)
+    return _finish(policies + _compile_imported(foreign, problems, context_of), problems, (source,))
 
 
 def _compile_text(
-    text: str, source: str, problems: list[Problem], foreign: list[SourceDocument]
+    text: str,
+    source: str,
+    problems: list[Problem],
+    foreign: list[SourceDocument],
+    context_of: Callable[[str], ParamsContext],
 ) -> list[Policy]:
     try:
         documents = load_documents_text(text, source)
     except YamlError as exc:
         problems.append(Problem(source, exc.document, "", exc.reason))
         return []
-    return _compile_documents(documents, source, problems, foreign)
+    return _compile_documents(documents, source, problems, foreign, context_of(source))
 
 
 def _compile_documents(
-    documents: list[Any], source: str, problems: list[Problem], foreign: list[SourceDocument]
+    documents: list[Any],
+    source: str,
+    problems: list[Problem],
+    foreign: list[SourceDocument],
+    context: ParamsContext,
 ) -> list[Policy]:
     compiled = []
-    context = _params_context(source)  # once per file, for all its rules and mutations
     for i, doc in enumerate(documents):
         if isinstance(doc, dict) and doc.get("apiVersion") != API_VERSION and "kind" in doc:
             foreign.append(SourceDocument(doc, source, i))  # judged together once every file is read
@@ -137,7 +146,9 @@ def _compile_documents(
     return [policy for policy in compiled if policy is not None]
 
 
-def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) -> list[Policy]:
+def _compile_imported(
+    foreign: list[SourceDocument], problems: list[Problem], context_of: Callable[[str], ParamsContext]
+) -> list[Policy]:
     """ValidatingAdmissionPolicies (+ bindings, params) as podgate policies; errors point at their files."""
 
     def problem(source: SourceDocument, path: str, message: str) -> None:
@@ -153,7 +164,6 @@ def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) ->
             f"its binding, or a params object one of them uses); found {found}",
         )
     policies = []
-    context_of = functools.cache(_params_context)  # once per file (and per load: files move)
     for imported in result.policies:
         own: list[Problem] = []
         file = imported.source.file
@@ -306,6 +316,12 @@ def _compile_sound_parts(
             except ValidationError:
                 continue
             compile_part(part, i, context, problem)
+
+
+def _contexts() -> Callable[[str], ParamsContext]:
+    """`_params_context` for one load: once per file, shared by its own policies and the ones imported
+    from it (a new cache per load: files move)."""
+    return functools.cache(_params_context)
 
 
 def _params_context(file: str) -> ParamsContext:
