@@ -13,7 +13,7 @@ import yaml
 from conftest import ROOT
 
 from webhook.cli import main
-from webhook.deploy.webhook_config import dry_run_text, generated_files, load_policy_dir, policy_texts
+from webhook.deploy.webhook_config import GenerationError, dry_run_text, generated_files, load_policy_dir
 from webhook.policy import PolicyLoadError, load_policies
 
 
@@ -58,13 +58,11 @@ def test_each_policy_file_is_read_once_for_the_set_and_both_configmaps(
 
 def test_the_set_is_the_one_load_policies_gives(tmp_path: Path) -> None:
     policy_dir = shipped_copy(tmp_path)
-    policies, _ = load_policy_dir(policy_dir)
+    policies, texts = load_policy_dir(policy_dir)
     loaded = load_policies(policy_dir)
     assert policies.sources == loaded.sources
     assert [(p.name, p.source, p.match) for p in policies] == [(p.name, p.source, p.match) for p in loaded]
-    assert generated_files(policies, policy_texts(policy_dir)) == generated_files(
-        loaded, policy_texts(policy_dir)
-    )
+    assert generated_files(policies, texts) == generated_files(loaded, texts)
 
 
 def test_the_command_reads_each_policy_file_once(
@@ -76,7 +74,7 @@ def test_the_command_reads_each_policy_file_once(
     assert "ok: 3 generated files match" in capsys.readouterr().out
     policy_reads = {path: n for path, n in reads.items() if path.is_relative_to(policy_dir)}
     assert policy_reads and set(policy_reads.values()) == {1}
-    assert len(policy_reads) == len(policy_texts(policy_dir))
+    assert len(policy_reads) == len(load_policy_dir(policy_dir)[1])
 
 
 def test_unreadable_or_missing_policy_files_are_load_problems(
@@ -103,3 +101,27 @@ def test_unreadable_or_missing_policy_files_are_load_problems(
         f"podgate webhook-config: the policy set does not load, nothing generated:\n  {problem}\n"
     )
     assert list((tmp_path / "manifests" / "base").iterdir()) == []
+
+
+def test_every_problem_is_reported_as_load_policies_reports_it(tmp_path: Path) -> None:
+    """An unreadable file does not hide the problems of the others: the loader reads the files."""
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    (policy_dir / "a-latin1.yaml").write_bytes(b"metadata: {name: caf\xe9}\n")
+    (policy_dir / "b-broken.yaml").write_text("apiVersion: podgate.io/v1alpha1\nkind: Policy\nspec: 1\n")
+    with pytest.raises(PolicyLoadError) as loaded:
+        load_policies(policy_dir)
+    with pytest.raises(PolicyLoadError) as generated:
+        load_policy_dir(policy_dir)
+    assert len(loaded.value.problems) > 1
+    assert [str(p) for p in generated.value.problems] == [str(p) for p in loaded.value.problems]
+
+
+def test_a_configmap_key_clash_is_found_before_any_file_is_read(tmp_path: Path, reads: Counter[Path]) -> None:
+    policy_dir = shipped_copy(tmp_path)
+    (policy_dir / "a").mkdir()
+    (policy_dir / "a" / "b.yaml").write_text("")
+    (policy_dir / "a__b.yaml").write_text("")
+    with pytest.raises(GenerationError, match=r"two policy files map to the ConfigMap key 'a__b\.yaml'"):
+        load_policy_dir(policy_dir)
+    assert not [path for path in reads if path.is_relative_to(policy_dir)]

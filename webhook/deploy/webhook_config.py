@@ -21,10 +21,10 @@ from typing import Any, Final
 import yaml
 
 from ..policy.checks.forensic_hold import HOLD_LABEL, HOLD_VALUE
-from ..policy.loader import PolicyLoadError, Problem, load_policy_files, policy_files
+from ..policy.loader import load_policies, policy_files
 from ..policy.model import Policy, PolicySet
 from ..policy.podspec import EPHEMERAL_CONTAINERS, KIND_RESOURCES
-from ..policy.yamlio import YamlError, load_documents_text, read_text
+from ..policy.yamlio import load_documents_text
 from . import names
 
 _OPERATION_ORDER: Final = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -259,32 +259,21 @@ def dry_run_text(text: str, source: str) -> str:
 PolicyTexts = dict[str, tuple[Path, str]]  # ConfigMap key -> (policy file, its text)
 
 
-def policy_texts(policy_dir: Path) -> PolicyTexts:
-    """Every policy file under `policy_dir` by its ConfigMap key: (file, text), each file read once.
-
-    A file that cannot be read, or is not UTF-8, is a YamlError naming it."""
-    texts: PolicyTexts = {}
+def load_policy_dir(policy_dir: Path) -> tuple[PolicySet, PolicyTexts]:
+    """The policy set under `policy_dir` (`load_policies`, which raises PolicyLoadError) and its files'
+    texts by ConfigMap key, each file read once; two files with one ConfigMap key raise GenerationError
+    before anything is read."""
+    keys: dict[Path, str] = {}
+    taken: set[str] = set()
     for file in policy_files([policy_dir]):
         key = configmap_key(file.relative_to(policy_dir))
-        if key in texts:
+        if key in taken:
             raise GenerationError(f"{file}: two policy files map to the ConfigMap key {key!r}; rename one")
-        texts[key] = (file, read_text(file))
-    return texts
-
-
-def load_policy_dir(policy_dir: Path) -> tuple[PolicySet, PolicyTexts]:
-    """The policy set under `policy_dir` and its files' texts, from one reading of each file.
-
-    The set is what `load_policies(policy_dir)` gives, and a set that does not load raises its
-    PolicyLoadError; two files with one ConfigMap key raise GenerationError.
-    """
-    try:
-        texts = policy_texts(policy_dir)
-    except YamlError as exc:
-        raise PolicyLoadError([Problem(exc.source, exc.document, "", exc.reason)]) from None
-    if not texts:
-        raise PolicyLoadError([Problem(str(policy_dir), None, "", "no policy files found")])
-    return load_policy_files((str(file), text) for file, text in texts.values()), texts
+        keys[file] = key
+        taken.add(key)
+    read: dict[Path, str] = {}
+    policies = load_policies(policy_dir, texts=read)
+    return policies, {keys[file]: (file, text) for file, text in read.items()}
 
 
 def policies_configmap(

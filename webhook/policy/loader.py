@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -80,59 +80,64 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
             yield path
 
 
-def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
-    """Load and compile every policy under `paths`; raise PolicyLoadError listing every problem."""
+def load_policies(*paths: str | os.PathLike[str], texts: dict[Path, str] | None = None) -> PolicySet:
+    """Load and compile every policy under `paths`; raise PolicyLoadError listing every problem.
+
+    `texts`, when given, gets every policy file read, with its text: a caller that needs the files too
+    (the ConfigMaps of `podgate webhook-config`) reads nothing again.
+    """
     problems = [Problem(str(p), None, "", "no such file or directory") for p in paths if not Path(p).exists()]
     files = list(policy_files(p for p in paths if Path(p).exists()))
     if not files and not problems:
         problems.append(Problem(", ".join(map(str, paths)) or "(none)", None, "", "no policy files found"))
     policies: list[Policy] = []
     foreign: list[SourceDocument] = []  # Kubernetes documents: ValidatingAdmissionPolicies and their kin
+    context_of = _contexts()
     for file in files:
         try:
             text = read_text(file)
         except YamlError as exc:
             problems.append(Problem(str(file), exc.document, "", exc.reason))
             continue
-        policies += _compile_text(text, str(file), problems, foreign)
-    policies += _compile_imported(foreign, problems)
+        if texts is not None:
+            texts[file] = text
+        policies += _compile_text(text, str(file), problems, foreign, context_of)
+    policies += _compile_imported(foreign, problems, context_of)
     return _finish(policies, problems, tuple(str(f) for f in files))
-
-
-def load_policy_files(files: Iterable[tuple[str, str]]) -> PolicySet:
-    """Load policies from files already read, as (file, text): what `load_policies` gives for them."""
-    problems: list[Problem] = []
-    foreign: list[SourceDocument] = []
-    policies: list[Policy] = []
-    sources = []
-    for file, text in files:
-        sources.append(file)
-        policies += _compile_text(text, file, problems, foreign)
-    policies += _compile_imported(foreign, problems)
-    return _finish(policies, problems, tuple(sources))
 
 
 def load_policy_text(text: str, source: str = "<inline>") -> PolicySet:
     """Load policies from YAML text (tests, and suites that embed a policy)."""
-    return load_policy_files([(source, text)])
+    problems: list[Problem] = []
+    foreign: list[SourceDocument] = []
+    context_of = _contexts()
+    policies = _compile_text(text, source, problems, foreign, context_of)
+    return _finish(policies + _compile_imported(foreign, problems, context_of), problems, (source,))
 
 
 def _compile_text(
-    text: str, source: str, problems: list[Problem], foreign: list[SourceDocument]
+    text: str,
+    source: str,
+    problems: list[Problem],
+    foreign: list[SourceDocument],
+    context_of: Callable[[str], ParamsContext],
 ) -> list[Policy]:
     try:
         documents = load_documents_text(text, source)
     except YamlError as exc:
         problems.append(Problem(source, exc.document, "", exc.reason))
         return []
-    return _compile_documents(documents, source, problems, foreign)
+    return _compile_documents(documents, source, problems, foreign, context_of(source))
 
 
 def _compile_documents(
-    documents: list[Any], source: str, problems: list[Problem], foreign: list[SourceDocument]
+    documents: list[Any],
+    source: str,
+    problems: list[Problem],
+    foreign: list[SourceDocument],
+    context: ParamsContext,
 ) -> list[Policy]:
     compiled = []
-    context = _params_context(source)  # once per file, for all its rules and mutations
     for i, doc in enumerate(documents):
         if isinstance(doc, dict) and doc.get("apiVersion") != API_VERSION and "kind" in doc:
             foreign.append(SourceDocument(doc, source, i))  # judged together once every file is read
@@ -141,7 +146,9 @@ def _compile_documents(
     return [policy for policy in compiled if policy is not None]
 
 
-def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) -> list[Policy]:
+def _compile_imported(
+    foreign: list[SourceDocument], problems: list[Problem], context_of: Callable[[str], ParamsContext]
+) -> list[Policy]:
     """ValidatingAdmissionPolicies (+ bindings, params) as podgate policies; errors point at their files."""
 
     def problem(source: SourceDocument, path: str, message: str) -> None:
@@ -157,7 +164,6 @@ def _compile_imported(foreign: list[SourceDocument], problems: list[Problem]) ->
             f"its binding, or a params object one of them uses); found {found}",
         )
     policies = []
-    context_of = functools.cache(_params_context)  # once per file (and per load: files move)
     for imported in result.policies:
         own: list[Problem] = []
         file = imported.source.file
@@ -310,6 +316,12 @@ def _compile_sound_parts(
             except ValidationError:
                 continue
             compile_part(part, i, context, problem)
+
+
+def _contexts() -> Callable[[str], ParamsContext]:
+    """`_params_context` for one load: once per file, shared by its own policies and the ones imported
+    from it (a new cache per load: files move)."""
+    return functools.cache(_params_context)
 
 
 def _params_context(file: str) -> ParamsContext:
