@@ -29,6 +29,7 @@ from cel import SHARED, TARGET, fresh_requests, measure  # noqa: E402
 from webhook.inputs import review_request  # noqa: E402
 from webhook.policy import evaluate, load_policies, load_policy_text  # noqa: E402
 from webhook.policy.document import PolicyDocument  # noqa: E402
+from webhook.policy.loader import policy_files  # noqa: E402
 from webhook.policy.vap.exporter import export_documents  # noqa: E402
 from webhook.policy.yamlio import load_documents  # noqa: E402
 
@@ -37,11 +38,8 @@ CALLS = 200
 
 
 def main() -> None:
-    shipped = sorted((ROOT / "policies").glob("*.yaml")) + sorted(
-        (ROOT / "policies" / "pod-security").glob("*.yaml")
-    )
     pairs = []  # (name, built-in policy set, exported policy set)
-    for path in shipped:
+    for path in policy_files([ROOT / "policies"]):  # as `podgate export vap policies/` reads them
         docs = [PolicyDocument.model_validate(d) for d in load_documents(path)]
         exported = export_documents(docs).documents
         if not any(d.get("kind") == "ValidatingAdmissionPolicy" for d in exported):

@@ -16,6 +16,7 @@ from test_vap_import import deployment, vap
 
 from webhook.policy import Request, evaluate, load_policy_text
 from webhook.policy.podspec import POD_KINDS
+from webhook.policy.vap.importer import _resource_condition
 
 CRONJOB = {
     "apiVersion": "batch/v1",
@@ -88,13 +89,17 @@ def test_judged_on_exactly_the_requests_the_rules_name(rules: str, named: set[tu
 def test_the_condition_tests_only_what_the_match_does_not_say() -> None:
     (rules, _), *_ = CASES
     spec = f"  matchConstraints:\n    resourceRules:{rules}\n  validations: [{{expression: 'false'}}]"
-    from webhook.policy.vap.importer import _resource_condition
-
+    # Only a Pod has the ephemeralcontainers subresource: no kind to test there.
     triples = {(k, "", "CREATE") for k in POD_KINDS} | {("Pod", "ephemeralcontainers", "UPDATE")}
     assert _resource_condition(triples) == (
         "(request.subResource == '' && request.operation == 'CREATE')"
-        " || (request.subResource == 'ephemeralcontainers' && request.operation == 'UPDATE'"
-        " && request.kind.kind in ['Pod'])"
+        " || (request.subResource == 'ephemeralcontainers' && request.operation == 'UPDATE')"
+    )
+    # The match's kinds are Deployment and Pod: UPDATE holds for both, CREATE for one.
+    triples = {("Deployment", "", "CREATE"), ("Deployment", "", "UPDATE"), ("Pod", "", "UPDATE")}
+    assert _resource_condition(triples) == (
+        "(request.subResource == '' && request.operation == 'CREATE' && request.kind.kind in ['Deployment'])"
+        " || (request.subResource == '' && request.operation == 'UPDATE')"
     )
     assert load_policy_text(vap(spec), "v.yaml").policies  # (it loads: the condition compiles)
 

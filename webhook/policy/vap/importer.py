@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..podspec import EPHEMERAL_CONTAINERS, POD_KINDS
+from ..podspec import EPHEMERAL_CONTAINERS
 from .resources import RESOURCE_KINDS
 
 VAP_GROUP = "admissionregistration.k8s.io/"
@@ -287,16 +287,17 @@ def _resource_condition(triples: set[Triple]) -> str:
 
     One clause per (subresource, operation), most common first: `request.subResource == ''` and
     `request.operation == 'CREATE'` cost a compare each, where building `kind/subResource/operation`
-    to look it up costs several. A clause that holds for every pod-bearing kind tests no kind: only
-    those reach a rule (podgate judges nothing else).
+    to look it up costs several. A clause tests no kind when it holds for every kind that can send that
+    subresource among the match's `kinds` (the kinds of `triples`): only those reach the condition.
     """
+    matched = {kind for kind, _, _ in triples}
     by_request: dict[tuple[str, str], set[str]] = {}
     for kind, subresource, operation in triples:
         by_request.setdefault((subresource, operation), set()).add(kind)
     clauses = []
     for (subresource, operation), kinds in sorted(by_request.items()):
         tests = [f"request.subResource == '{subresource}'", f"request.operation == '{operation}'"]
-        if kinds != POD_KINDS:
+        if kinds != {kind for kind in matched if subresource in _subresources(kind)}:
             listed = ", ".join(f"'{kind}'" for kind in sorted(kinds))
             tests.append(f"request.kind.kind in [{listed}]")
         clauses.append(" && ".join(tests))
