@@ -96,13 +96,26 @@ BETWEEN_CONDITIONS = """\
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="match conditions stay joined by && even when a rule's validations run apart (rules.compile_rule)",
-)
 def test_match_conditions_are_judged_as_alone_too() -> None:
     # Each condition is right alone and both hold; joined, the second reads the container the first's
     # all() stopped before, so without the fast path the rule is skipped (the fast path is right).
     with cel_fast_path_as(False):
         decision = decide(BETWEEN_CONDITIONS, two_containers())
     assert [v.message for v in decision.violations] == ["the rule ran [policy cel]"]
+
+
+def test_conditions_run_apart_keep_the_meaning_of_and() -> None:
+    # As `a && b` in CEL: a false condition skips the rule even where another fails; with none
+    # false, the failure is the rule's error. The same with the fast path and without.
+    failing = BETWEEN_CONDITIONS.replace(
+        "  validations:", "    - {name: missing, expression: \"object.spec.nokey == 1\"}\n  validations:"
+    )
+    skipped = failing.replace(
+        "  validations:", "    - {name: not-a-pod, expression: \"object.kind == 'Deployment'\"}\n  validations:"
+    )
+    for on in (True, False):
+        with cel_fast_path_as(on):
+            assert decide(skipped, two_containers()).violations == ()
+            messages = [v.message for v in decide(failing, two_containers()).violations]
+        assert len(messages) == 1 and "could not evaluate rule joined" in messages[0], messages
+        assert "nokey" in messages[0], messages

@@ -34,7 +34,7 @@ def test_no_exported_rule_has_the_shape_the_slot_model_knows() -> None:
         program = evaluator.program.program
         runs = [program]
         if isinstance(program, SeparatePrograms):
-            runs = [*([program.condition] if program.condition is not None else []), *program.validations]
+            runs = [*program.conditions, *program.validations]
         assert all(program_hazards(each) == [] for each in runs), name
 
 

@@ -474,15 +474,18 @@ def compile_rule(rule: ExpressionRule, path: str, problem: Problem) -> Rule | No
     ]
     main = program(f"({conditions}) ? [{checks}] : []" if conditions else f"[{checks}]")
     if main is not None and main.stale_binds and len(rule.validations) + bool(conditions) > 1:
-        # Joined, a validation's `cel.bind` could read what an earlier one's comprehension left in
-        # cel-expr-python (stale_bind.py): the runtime runs each alone; the fast path stays joined.
+        # Joined, a validation's or a match condition's `cel.bind` could read what an earlier one's
+        # comprehension left in cel-expr-python (stale_bind.py): the runtime runs each alone; the fast
+        # path stays joined.
         # (Only their programs are used: the joined program's analysis holds for them.)
         parts = [program(f"[dyn({v.expression})]", analyse=False) for v in rule.validations]
-        joined_conditions = program(conditions, analyse=False) if conditions else None
-        if all(parts) and (joined_conditions is not None or not conditions):
-            runtime = [p.program for p in parts if p is not None]
+        alone = [program(f"({c.expression})", analyse=False) for c in rule.match_conditions]
+        if all(parts) and all(alone):
             main = replace(
-                main, program=SeparatePrograms(joined_conditions and joined_conditions.program, runtime)
+                main,
+                program=SeparatePrograms(
+                    [c.program for c in alone if c is not None], [p.program for p in parts if p is not None]
+                ),
             )
     if main is None or any(
         compiled is None and v.message_expression

@@ -224,29 +224,31 @@ class _Result:
 
 
 class SeparatePrograms:
-    """A rule's validations run one program each on one activation, where joining them into one list
-    would let a later validation's `cel.bind` read what an earlier one's comprehension left (see
-    rules.compile_rule). Gives what the joined program gives: [] when a match condition is false, one
-    value per validation, or the first error."""
+    """A rule's match conditions and validations run one program each on one activation, where joining
+    them would let a later one's `cel.bind` read what an earlier one's comprehension left (see
+    rules.compile_rule). Gives what the joined program gives: [] when a match condition is false
+    (even where another fails: CEL's `&&`), else the first condition's error, else one value per
+    validation or the first error."""
 
-    __slots__ = ("condition", "validations")
+    __slots__ = ("conditions", "validations")
 
-    def __init__(self, condition: Any, validations: list[Any]) -> None:
-        self.condition = condition  # the match conditions joined by &&, or None
+    def __init__(self, conditions: list[Any], validations: list[Any]) -> None:
+        self.conditions = conditions  # each gives a bool
         self.validations = validations  # each gives a one-element list
 
     def eval(self, activation: Any = None, *, data: Any = None) -> Any:
         if activation is None:
             activation = admission_env().Activation(data)
-        if self.condition is not None:
-            result = self.condition.eval(activation)
-            if _is_error(result):
-                return result
-            value = result.plain_value()
+        failure = None
+        for program in self.conditions:
+            result = program.eval(activation)
+            value = None if _is_error(result) else result.plain_value()
             if value is False:
                 return _Result([], "list")
-            if value is not True:
-                return _not_a_condition()
+            if value is not True and failure is None:
+                failure = result if _is_error(result) else _not_a_condition()
+        if failure is not None:
+            return failure
         values: list[Any] = []
         for program in self.validations:
             result = program.eval(activation)
