@@ -108,10 +108,11 @@ def test_conditions_run_apart_keep_the_meaning_of_and() -> None:
     # As `a && b` in CEL: a false condition skips the rule even where another fails; with none
     # false, the failure is the rule's error. The same with the fast path and without.
     failing = BETWEEN_CONDITIONS.replace(
-        "  validations:", "    - {name: missing, expression: \"object.spec.nokey == 1\"}\n  validations:"
+        "  validations:", '    - {name: missing, expression: "object.spec.nokey == 1"}\n  validations:'
     )
     skipped = failing.replace(
-        "  validations:", "    - {name: not-a-pod, expression: \"object.kind == 'Deployment'\"}\n  validations:"
+        "  validations:",
+        "    - {name: not-a-pod, expression: \"object.kind == 'Deployment'\"}\n  validations:",
     )
     for on in (True, False):
         with cel_fast_path_as(on):
