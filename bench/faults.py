@@ -12,8 +12,9 @@ stops by itself. Every answer is checked: HTTP 200, the request's uid, and the e
    sampled throughout (start, end, peak).
 3. sigkill: a worker killed with SIGKILL under load: only the requests on its connections fail
    (at most one per connection), the master starts a new worker, later requests all succeed.
-4. sigterm: SIGTERM to the master under load while slow (thousands of containers) requests are being
-   judged: they and every request started before the signal complete with 200.
+4. sigterm: SIGTERM to the master under load once slow (thousands of containers) requests are in a
+   worker's hands (its `100 Continue` says so): they and every request started before the signal
+   complete with 200.
 5. cert-rotation: key and certificate replaced on disk under load (keep-alive connections and new
    handshakes trusting both CAs): no failed request, new handshakes get the new certificate.
 6. broken-policy: a broken policy file dropped into the policy directory under load: no failed
@@ -410,15 +411,56 @@ def post_once(server: Server, review: dict[str, Any], timeout: float = 15) -> tu
         connection.close()
 
 
+def post_in_flight(
+    server: Server, review: dict[str, Any], in_flight: threading.Event, timeout: float = 30
+) -> tuple[int, Any]:
+    """POST `review` with `Expect: 100-continue`; set `in_flight` once the server took it; the answer.
+
+    gunicorn sends `100 Continue` from the worker thread that handles the request, so after it the
+    request is the server's to finish: a sleep could not tell that apart from one still waiting in the
+    listen backlog, which a closing listener resets (on a busy machine that is a flaky test).
+    """
+    body = json.dumps(review).encode()
+    context = server.context()
+    connection = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=timeout)
+    try:
+        connection.putrequest("POST", "/validate")
+        for name, value in (
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Expect", "100-continue"),
+        ):
+            connection.putheader(name, value)
+        connection.endheaders()
+        assert connection.sock is not None
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):  # the server sends nothing more before the body
+            chunk = connection.sock.recv(64 - len(interim))
+            if not chunk:
+                raise ConnectionError(f"closed before 100 Continue: {interim!r}")
+            interim += chunk
+        if not interim.startswith(b"HTTP/1.1 100 "):
+            raise http.client.HTTPException(f"expected 100 Continue, got {interim!r}")
+        connection.send(body)
+        in_flight.set()
+        reply = connection.getresponse()
+        return reply.status, json.loads(reply.read())
+    finally:
+        in_flight.set()  # also on failure: the scenario must not wait for it
+        connection.close()
+
+
 def sigterm_under_load(server: Server, connections: int, rate: float, containers: int) -> Result:
     load = Load(server, connections, rate).start()
     time.sleep(1.0)
     slow_results: list[tuple[float, Any]] = []
+    taken = [threading.Event() for _ in range(2)]
 
     def slow_call(i: int) -> None:
         started = time.monotonic()
         try:
-            status, body, _ = post_once(server, pathological_review(containers, uid=f"slow-{i}"), timeout=30)
+            review = pathological_review(containers, uid=f"slow-{i}")
+            status, body = post_in_flight(server, review, taken[i])
             slow_results.append((started, (status, body.get("response", {}).get("allowed"))))
         except (OSError, http.client.HTTPException) as exc:
             slow_results.append((started, repr(exc)))
@@ -426,7 +468,8 @@ def sigterm_under_load(server: Server, connections: int, rate: float, containers
     slow = [threading.Thread(target=slow_call, args=(i,)) for i in range(2)]
     for t in slow:
         t.start()
-    time.sleep(0.15)  # the slow requests are being judged now
+    for event in taken:  # both slow requests are in a worker's hands (or failed) now
+        event.wait(timeout=30)
     signalled_at = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
     code = server.process.wait(timeout=40)
