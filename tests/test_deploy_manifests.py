@@ -18,6 +18,7 @@ from webhook.deploy.doctor import Installation, diagnose
 from webhook.deploy.objects import K8sObject
 from webhook.policy import PolicySet, Request, evaluate, load_policies, load_policy_text, mutate
 from webhook.policy.podspec import KIND_RESOURCES, POD_KINDS
+from webhook.settings import Settings
 
 KUBERNETES_VERSION = "1.37.0"
 # The oldest release docs/deploy.md supports, and the newest the schemas know.
@@ -222,6 +223,19 @@ def test_the_deployment_is_highly_available_and_restricted(rendered: dict[str, l
     assert f"--cert={mounts['tls']}/tls.crt" in container["args"]
     assert f"--key={mounts['tls']}/tls.key" in container["args"]
     assert f"--policies={mounts['policies']}" in container["args"]
+
+
+def test_a_terminating_replica_serves_on_then_drains_within_its_grace_period(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    # The API server may still pick a terminating replica until the EndpointSlice update reaches it: the
+    # preStop pause keeps the port open meanwhile, and the kubelet's grace period must cover the pause and
+    # gunicorn's graceful timeout, or in-flight admission calls are cut by SIGKILL.
+    for objects in rendered.values():
+        pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert 0 < pause < pod["terminationGracePeriodSeconds"] - Settings().graceful_timeout
 
 
 # The image docs/deploy.md step 1 pushes and sets in both overlays (kustomize `images:`). The image in
