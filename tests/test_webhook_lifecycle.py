@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 from conftest import POLICIES, shared_review
+from webhook_support import SLOW_STARTED_FILE
 from webhook_support.server import RunningServer, free_port, make_certs, policy
 
 from webhook.certs import write_certificates
@@ -164,7 +165,10 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     policies = tmp_path / "policies"
     policies.mkdir()
     (policies / "slow.yaml").write_text(policy("slow", check="test-slow"))
-    server = RunningServer(tmp_path / "run", [policies], args=["--deadline-ms", "9000"])
+    started = tmp_path / "slow-check-started"
+    server = RunningServer(
+        tmp_path / "run", [policies], args=["--deadline-ms", "9000"], env={SLOW_STARTED_FILE: str(started)}
+    )
     review = shared_review("pod-create-kubectl-run.json")
     review["request"]["object"]["metadata"]["labels"]["podgate-test/slow"] = "1.5"
     result: dict[str, Any] = {}
@@ -174,7 +178,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.5)  # the request is being judged
+    assert eventually(started.exists), "the slow check never started"  # the request is being judged
     server.process.send_signal(signal.SIGTERM)
     thread.join()
     assert server.process.wait(timeout=30) == 0

@@ -6,12 +6,15 @@ Audit actions, namespace selectors, the deadline and JSON Patch answers without 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from webhook.policy.podspec import PodView, ensure_mapping
 from webhook.policy.registry import CheckFn, CheckParams, Mutator, check, mutator
 from webhook.policy.result import Finding
+from webhook_support import SLOW_STARTED_FILE
 
 SLOW_LABEL = "podgate-test/slow"
 
@@ -37,6 +40,8 @@ def latest_tag(params: NoParams) -> CheckFn:
 def slow(params: NoParams) -> CheckFn:
     def run(pod: PodView) -> Iterator[Finding]:
         if SLOW_LABEL in pod.labels:
+            if started := os.environ.get(SLOW_STARTED_FILE):
+                Path(started).touch()
             time.sleep(float(pod.labels[SLOW_LABEL]))
         return iter(())
 
