@@ -47,10 +47,9 @@ NAMED_ONLY_OPERATIONS = frozenset(matched_operation(*key) for key in NAMED_ONLY_
 
 
 def judged_alone(request: Request) -> bool:
-    """Requests with no pod spec to judge: only access rules can say anything about them."""
-    return request.operation in ("CONNECT", "DELETE") or (
-        request.operation == "CREATE" and request.subresource == "eviction"
-    )
+    """Requests with no pod spec to judge (CONNECT, DELETE, evictions): only access rules can say
+    anything about them."""
+    return matched_operation(request.operation, request.subresource) in ("CONNECT", "DELETE")
 
 
 def judged_beside(request: Request, policies: PolicySet) -> bool:
