@@ -60,8 +60,10 @@ def judged_beside(request: Request, policies: PolicySet) -> bool:
 def access_request(request: Request) -> AccessRequest | None:
     """The access view of a request; None for what access checks never judge (e.g. `pods/status`)."""
     action = ACTIONS.get((request.operation, request.subresource))
-    if action is None:
-        return None
+    return None if action is None else _access_view(request, action)
+
+
+def _access_view(request: Request, action: str) -> AccessRequest:
     old = _mapping(request.old_object)
     new = _mapping(request.object)
     by_name = action in NAMED_ONLY_ACTIONS
@@ -115,10 +117,10 @@ def session_record(request: Request, decision: Decision, *, uid: str = "") -> di
     Written for every session, allowed or denied, whatever the policies say: one JSON object per line.
     """
     # Every judged request passes here: tell sessions apart by operation first, before building a view.
-    if ACTIONS.get((request.operation, request.subresource)) not in SESSION_ACTIONS:
+    action = ACTIONS.get((request.operation, request.subresource))
+    if action not in SESSION_ACTIONS:
         return None
-    access = access_request(request)
-    assert access is not None and access.is_session  # a session action always has an access view
+    access = _access_view(request, action)
     record: dict[str, Any] = {
         "event": RECORD_EVENT,
         "uid": uid,
