@@ -74,10 +74,6 @@ class AccessRequest:
     debug_containers: tuple[EphemeralContainer, ...] = ()  # the ephemeral containers a debug adds
 
     @property
-    def is_session(self) -> bool:
-        return self.action in SESSION_ACTIONS
-
-    @property
     def pod_ref(self) -> str:
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
 
