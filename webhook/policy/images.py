@@ -62,7 +62,7 @@ def _parse(text: str) -> ImageRef:
     # build) is parsed once by the library and cached, the tag checked with the library's own pattern.
     # By the grammar (name [":" tag] ["@" digest]) a valid name plus a valid tag is a valid reference;
     # anything else, and every error, goes through the full parse (tests/test_images_fast.py compares).
-    # On an audit's many distinct tags it parses ~5x faster than the full parse (bench/images.py).
+    # It pays on an audit's many distinct tags: bench/images.py and docs/performance.md measure it.
     if "@" not in text:
         colon = text.rfind(":")
         if colon > text.rfind("/"):
