@@ -93,10 +93,17 @@ def expression_findings(source: str, kinds: list[str], pod_variables: bool) -> l
                 finding = f"{where}, Kind={kinds[0]}: undefined field {path!r}"
             else:
                 finding = f"undefined field {path!r} in every matched kind ({', '.join(kinds)})"
-            if pod_variables and "Pod" not in kinds and path.startswith(f"{name}.spec."):
+            if pod_variables and "Pod" not in kinds and _is_pod_spec_field(path, name):
                 finding += "; the pod spec is variables.podSpec"
             findings.append(finding)
     return findings
+
+
+def _is_pod_spec_field(path: str, root: str) -> bool:
+    """Whether `path` reads a pod spec field at `root.spec` (a Pod's place, not a controller's)."""
+    head, _, rest = path.partition(f"{root}.spec.")
+    key = rest.split(".")[0].split("[")[0]
+    return not head and key in _model("V1PodSpec").attribute_map.values()
 
 
 def schema_warnings(*paths: str | os.PathLike[str]) -> list[Problem]:
