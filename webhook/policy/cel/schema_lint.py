@@ -3,9 +3,10 @@ reports them in a ValidatingAdmissionPolicy's `status.typeChecking`.
 
 podgate's CEL is dynamically typed, so `c.imag` compiles and fails only at run time ("no such key").
 The API server checks each expression against the schema of every kind the policy matches and warns
-per kind. Here what an expression selects is its demand tree (demand.py), walked against the typed
-models of the `kubernetes` client (`openapi_types`, `attribute_map`). Where the tree loses the path
-(FULL, a computed key) or the schema is open (`object`, a map, a kind the client does not know) nothing
+per kind; podgate names an `object` path only when no matched kind has it (see `expression_findings`).
+What an expression selects is its demand tree (demand.py), walked against the typed models of the
+`kubernetes` client (`openapi_types`, `attribute_map`). Where the tree loses the path (FULL, a
+computed key) or the schema is open (`object`, a map, a kind the client does not know) nothing
 below is checked: an unknown costs a missed warning, never a false one.
 """
 
@@ -33,7 +34,7 @@ _MAP = re.compile(r"(?:Dict\[str, |dict\(str, )(.*)[\])]$")
 @cache
 def _model(type_name: str) -> Any:
     """The client's model class named `type_name` (None for a scalar, `object` or an unknown name)."""
-    from kubernetes.client import models  # imported here: it takes a second, and only lint needs it
+    from kubernetes.client import models  # imported here: only lint needs it (~0.2 s)
 
     return getattr(models, type_name, None)
 
