@@ -33,4 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     for warning in stale_bind_warnings(*args.paths):  # they load, and run: what the runtime may get wrong
         print(warning)
+    from ..policy.cel.schema_lint import schema_warnings
+
+    for warning in schema_warnings(*args.paths):  # what the API server's type check would warn about
+        print(warning)
     return ExitCode.OK
