@@ -18,6 +18,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..policy import PolicyLoadError, load_policies
+    from ..policy.cel.schema_lint import schema_warnings
+    from ..policy.cel.stale_bind_lint import stale_bind_warnings
 
     try:
         policies = load_policies(*args.paths)
@@ -29,12 +31,8 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     noun = "policies" if len(policies) != 1 else "policy"
     print(f"ok: {len(policies)} {noun} from {len(policies.sources)} file(s)")
-    from ..policy.cel.stale_bind_lint import stale_bind_warnings
-
     for warning in stale_bind_warnings(*args.paths):  # they load, and run: what the runtime may get wrong
         print(warning)
-    from ..policy.cel.schema_lint import schema_warnings
-
     for warning in schema_warnings(*args.paths):  # what the API server's type check would warn about
         print(warning)
     return ExitCode.OK
