@@ -69,3 +69,7 @@ def unless_own_user_namespace(
 def every_item(path: str, item: str, condition: str) -> str:
     """`condition` (on `item`) holds for each item of the list at `path`; an absent or null list has none."""
     return f"{list_at(path)}.all({item}, {condition})"
+
+
+# No volume mounts a path of the node: pss-host-path-volumes, and no-privileged, which forbids it too.
+NO_HOST_PATH_VOLUMES = every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})")

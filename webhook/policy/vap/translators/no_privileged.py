@@ -17,8 +17,7 @@ import json
 from ...checks._pss import HOST_PORT_FIX
 from ...checks.no_privileged import Params, capability_key
 from . import Translation, Untranslatable, translator
-from ._cel import ALL_CONTAINERS, POD, every_item, field_is, present
-from .pss_host_path_volumes import NO_HOST_PATH_VOLUMES
+from ._cel import ALL_CONTAINERS, NO_HOST_PATH_VOLUMES, POD, every_item, field_is, present
 
 # Every non-ASCII character whose str.upper() is ASCII (tests/test_vap_translators.py recomputes it).
 UPPER_TO_ASCII = {

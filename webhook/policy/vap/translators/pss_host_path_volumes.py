@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from ...checks.pss_host_path_volumes import Params
 from . import Translation, translator
-from ._cel import POD, every_item, present
-
-# Shared with no-privileged, which forbids host paths too.
-NO_HOST_PATH_VOLUMES = every_item(f"{POD}.volumes", "v", f"!({present('v.hostPath')})")
+from ._cel import NO_HOST_PATH_VOLUMES
 
 
 @translator("pss-host-path-volumes")
