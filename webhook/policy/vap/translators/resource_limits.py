@@ -60,10 +60,9 @@ _CONTAINERS = " + ".join(list_at(f"{POD}.{field}") for field in ("initContainers
 _RESOURCES = ", ".join(
     f"{present(path)} ? {path} : {{}}" for path in ("c.resources.requests", "c.resources.limits")
 )
-_READABLE = "c != null"
 CONTAINER_RESOURCES = {
     "name": "containerResources",
-    "expression": f"({_CONTAINERS}).map(c, {_READABLE} ? [{_RESOURCES}] : [null, null])",
+    "expression": f"({_CONTAINERS}).map(c, c != null ? [{_RESOURCES}] : [null, null])",
 }
 
 
