@@ -24,22 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from webhook.policy import load_policies, load_policy_text
 from webhook.policy.cel import rules
 from webhook.policy.cel.stale_bind_lint import stale_bind_warnings
-from webhook.policy.document import PolicyDocument
-from webhook.policy.loader import policy_files
+from webhook.policy.loader import policy_documents
 from webhook.policy.vap.exporter import export_documents
-from webhook.policy.yamlio import load_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
 
 
 def exported_text() -> str:
-    docs = [
-        PolicyDocument.model_validate(doc)
-        for file in policy_files([ROOT / "policies"])
-        for doc in load_documents(file)
-        if isinstance(doc, dict) and doc.get("kind") == "Policy"
-    ]
+    docs, _ = policy_documents([ROOT / "policies"])
     return yaml.safe_dump_all(export_documents(docs).documents)
 
 

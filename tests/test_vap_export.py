@@ -32,19 +32,13 @@ from webhook.policy import Decision, PolicySet, Request, evaluate, load_policies
 from webhook.policy.cel.library import admission_env
 from webhook.policy.document import PolicyDocument
 from webhook.policy.engine import INPUT_POLICY
-from webhook.policy.loader import policy_files
+from webhook.policy.loader import policy_documents
 from webhook.policy.vap.exporter import PREFIX, export_documents, glob_to_re2
 from webhook.policy.vap.translators import TRANSLATORS
-from webhook.policy.yamlio import load_documents
 
 
 def shipped_documents() -> list[PolicyDocument]:
-    return [
-        PolicyDocument.model_validate(doc)
-        for file in policy_files([POLICIES])
-        for doc in load_documents(file)
-        if isinstance(doc, dict) and doc.get("kind") == "Policy"
-    ]
+    return policy_documents([POLICIES])[0]
 
 
 def exported_only(docs: list[PolicyDocument], exported: list[str]) -> PolicySet:

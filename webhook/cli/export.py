@@ -34,21 +34,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..policy.document import API_VERSION, PolicyDocument
-    from ..policy.loader import policy_files
+    from ..policy.loader import policy_documents
     from ..policy.vap.exporter import export_documents
-    from ..policy.yamlio import load_documents
     from ._yaml_out import write_documents
 
     load_policy_set(args.paths)  # the same strict checks as the webhook, every problem at once
-    documents = []
-    native = 0
-    for file in policy_files(args.paths):
-        for document in load_documents(file):
-            if isinstance(document, dict) and document.get("apiVersion") == API_VERSION:
-                documents.append(PolicyDocument.model_validate(document))
-            elif document is not None:
-                native += 1
+    documents, native = policy_documents(args.paths)
     result = export_documents(documents)
     write_documents(result.documents, args.output)
     report = sys.stderr

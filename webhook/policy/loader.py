@@ -31,7 +31,7 @@ from .match import Exempter, Matcher
 from .model import AccessRule, Mutation, Policy, PolicySet, Rule
 from .registry import CHECKS, MUTATORS
 from .vap.importer import SourceDocument, import_documents
-from .yamlio import YamlError, load_documents_text, read_text
+from .yamlio import YamlError, load_documents, load_documents_text, read_text
 
 POLICY_SUFFIXES = (".yaml", ".yml")
 SKIPPED_DIRS = frozenset({"tests"})
@@ -78,6 +78,20 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
                         yield Path(root) / name
         else:
             yield path
+
+
+def policy_documents(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[PolicyDocument], int]:
+    """The podgate policy documents of the files under `paths`, as written (for the exporter: call
+    `load_policies` first, which checks them strictly), and how many other documents the files hold."""
+    documents: list[PolicyDocument] = []
+    others = 0
+    for file in policy_files(paths):
+        for document in load_documents(file):
+            if isinstance(document, dict) and document.get("apiVersion") == API_VERSION:
+                documents.append(PolicyDocument.model_validate(document))
+            elif document is not None:
+                others += 1
+    return documents, others
 
 
 def load_policies(*paths: str | os.PathLike[str], texts: dict[Path, str] | None = None) -> PolicySet:
